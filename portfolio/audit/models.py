@@ -1,0 +1,32 @@
+"""The audit log: append-only. The application has no path that updates or deletes a row, except
+``ticketnet purge`` past the retention period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portfolio.db import Base, utcnow
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_subject_created", "subject_user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    # The actor's name and organisation at the time of the event, kept when the account changes.
+    actor_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id", ondelete="SET NULL"))
+    organisation_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    action: Mapped[str] = mapped_column(sa.String(60), index=True)
+    target_type: Mapped[str] = mapped_column(sa.String(40), default="")
+    target_id: Mapped[str] = mapped_column(sa.String(40), default="")
+    # Whose data the event concerns (the owner of the portfolio read, for instance).
+    subject_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    details: Mapped[dict[str, Any] | None]
+    ip: Mapped[str] = mapped_column(sa.String(45), default="")

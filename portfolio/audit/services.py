@@ -1,0 +1,49 @@
+"""Writing to the audit log. Append-only: there is no update path, and deletion happens only in
+``purge_older_than`` (``ticketnet purge``) past the retention period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portfolio.audit.models import AuditEvent
+from portfolio.auth.models import User
+from portfolio.db import utcnow
+from portfolio.orgs.models import Organisation
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor: User | None = None,
+    organisation: Organisation | None = None,
+    target_type: str = "",
+    target_id: object = "",
+    subject_user_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    ip: str = "",
+) -> AuditEvent:
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.display_name if actor is not None else "",
+        organisation_id=organisation.id if organisation is not None else None,
+        organisation_name=organisation.name if organisation is not None else "",
+        target_type=target_type,
+        target_id=str(target_id) if target_id != "" else "",
+        subject_user_id=subject_user_id,
+        details=details,
+        ip=ip,
+    )
+    session.add(event)
+    return event
+
+
+def purge_older_than(session: Session, days: int, now: dt.datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    result = session.execute(sa.delete(AuditEvent).where(AuditEvent.created_at < cutoff))
+    return result.rowcount or 0

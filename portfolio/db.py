@@ -1,0 +1,141 @@
+"""Database plumbing: the declarative base, column types and the per-app-context session.
+
+Plain SQLAlchemy 2.x, in the spirit of Flask's "SQLAlchemy in Flask" pattern: one engine per
+application, one session per application context, committed once at the end of a request
+(see ``portfolio.__init__``) and closed at teardown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy import MetaData, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSONType}
+
+
+def check_in(column: str, values: list[str] | tuple[str, ...], name: str) -> sa.CheckConstraint:
+    """A named CHECK constraint keeping a string column within ``values``."""
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Create an engine; never connects. SQLite gets real transactions, foreign keys and WAL."""
+    is_sqlite = url.startswith("sqlite")
+    if is_sqlite:
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    else:
+        options.setdefault("pool_pre_ping", True)
+    engine = sa.create_engine(url, **options)
+    if is_sqlite:
+        _configure_sqlite(engine, memory=":memory:" in url or url in ("sqlite://", "sqlite:///"))
+    return engine
+
+
+def _configure_sqlite(engine: Engine, memory: bool) -> None:
+    # pysqlite's own transaction handling does not emit BEGIN before DML and breaks
+    # SAVEPOINT; take it over (SQLAlchemy documentation, "Serializable isolation / Savepoints").
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+@dataclass
+class _State:
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+
+class Database:
+    """The application's database: ``db.engine`` and ``db.session`` inside an app context."""
+
+    extension_key = "ticketnet.db"
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"], **app.config.get("DATABASE_OPTIONS", {}))
+        app.extensions[self.extension_key] = _State(engine, sessionmaker(engine, expire_on_commit=False))
+        app.teardown_appcontext(self._teardown)
+
+    def state(self, app: Flask | None = None) -> _State:
+        return (app or current_app).extensions[self.extension_key]
+
+    @property
+    def engine(self) -> Engine:
+        return self.state().engine
+
+    @property
+    def session(self) -> Session:
+        if "_db_session" not in g:
+            g._db_session = self.state().sessionmaker()
+        return g._db_session
+
+    def bind_sessions(self, app: Flask, factory: sessionmaker[Session]) -> None:
+        """Make the app's sessions come from ``factory`` (tests bind them to one connection)."""
+        self.state(app).sessionmaker = factory
+
+    @staticmethod
+    def _teardown(exc: BaseException | None) -> None:
+        session = g.pop("_db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+
+db = Database()

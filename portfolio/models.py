@@ -1,0 +1,27 @@
+"""Every model of the application, imported once so that the metadata is complete
+(for Alembic, for relationships named by string, and for tests that walk the tables)."""
+
+from competences.models import (  # noqa: F401
+    Assessment,
+    Capacity,
+    Competence,
+    Framework,
+    FrameworkDomain,
+    FrameworkMapping,
+    MappingPair,
+)
+from portfolio.audit.models import AuditEvent  # noqa: F401
+from portfolio.auth.models import Membership, User  # noqa: F401
+from portfolio.catalogue.models import Module, ModuleCompetence, ModuleFamily, SchemeConfig  # noqa: F401
+from portfolio.db import Base  # noqa: F401
+from portfolio.enrolment.models import (  # noqa: F401
+    Attendance,
+    Enrolment,
+    PathModule,
+    PositioningInterview,
+    WorkshopSession,
+)
+from portfolio.journal.models import EntryTag, JournalEntry, Photo  # noqa: F401
+from portfolio.orgs.models import Organisation  # noqa: F401
+from portfolio.sharing.models import Consent, Submission  # noqa: F401
+from portfolio.tickets.models import Ticket  # noqa: F401

@@ -1,0 +1,179 @@
+"""The web layer shared by every page: one commit per request, request ids, security headers,
+French error pages, the signed-in user and what templates may use."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from types import SimpleNamespace
+from typing import Any
+
+from flask import Flask, current_app, g, render_template, request, url_for
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from portfolio import navigation
+from portfolio.auth.models import User
+from portfolio.extensions import db, login_manager
+from portfolio.permissions import TEMPLATE_PREDICATES
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{6,64}$")
+
+ERROR_TITLES = {
+    400: _l("La demande n'a pas pu être comprise"),
+    404: _l("Page introuvable"),
+    405: _l("Cette action n'est pas possible ici"),
+    413: _l("Le fichier est trop lourd"),
+    429: _l("Trop d'essais"),
+    500: _l("Une erreur est survenue"),
+    503: _l("Le service est momentanément indisponible"),
+}
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Connectez-vous pour voir cette page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+
+    app.before_request(_start_request)
+    app.after_request(_commit_and_secure)
+    app.context_processor(_template_context)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login: the cookie holds ``id:session_version``; an older version is signed out."""
+    try:
+        raw_id, raw_version = user_id.split(":", 1)
+        uid, version = int(raw_id), int(raw_version)
+    except ValueError:
+        return None
+    user = db.session.scalar(select(User).where(User.id == uid))
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+def request_id() -> str:
+    return g.get("request_id", "")
+
+
+def _start_request() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(6)
+
+
+def _commit_and_secure(response: Response) -> Response:
+    # One commit per request: views and services only flush. A failed commit becomes a 500.
+    session = g.get("_db_session")
+    if session is not None and response.status_code < 400:
+        session.commit()
+    response.headers["X-Request-ID"] = request_id()
+    _security_headers(response)
+    return response
+
+
+def _security_headers(response: Response) -> None:
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+    if current_app.config["ENV"] == "production":
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
+def _template_context() -> dict[str, Any]:
+    return {
+        "permissions": SimpleNamespace(**TEMPLATE_PREDICATES),
+        "nav_items": navigation.items_for(current_user),
+        "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+        "request_id": request_id(),
+    }
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.path.startswith("/api/") or (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(status: int, message: str | None = None) -> tuple[Any, int]:
+    title = ERROR_TITLES.get(status, ERROR_TITLES[500] if status >= 500 else ERROR_TITLES[400])
+    if _wants_json():
+        return {"error": str(title), "message": message or str(title), "request_id": request_id()}, status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _rollback() -> None:
+    session = g.get("_db_session")
+    if session is not None:
+        session.rollback()
+
+
+def _http_error(exc: HTTPException) -> Any:
+    if exc.code is None or exc.code < 400:
+        return exc
+    _rollback()
+    return error_response(exc.code, _http_message(exc))
+
+
+def _http_message(exc: HTTPException) -> str | None:
+    # Our own aborts carry a French description; Werkzeug's default English ones are not shown.
+    default = type(exc).description
+    return None if exc.description == default else exc.description
+
+
+def _csrf_error(exc: CSRFError) -> Any:
+    _rollback()
+    return error_response(
+        400,
+        str(_l("Le formulaire a expiré ou n'est pas valide. Revenez en arrière, rechargez la page et réessayez.")),
+    )
+
+
+def _database_error(exc: OperationalError) -> Any:
+    """The database is unreachable: answer a French 503 page that needs no database at all
+    (no signed-in user, no context processors)."""
+    _rollback()
+    current_app.logger.error("database unavailable (request %s): %s", request_id(), exc.orig)
+    title = str(ERROR_TITLES[503])
+    if _wants_json():
+        return {"error": title, "request_id": request_id()}, 503, {"Retry-After": "30"}
+    page = current_app.jinja_env.get_template("errors/unavailable.html").render(
+        lang=current_app.config["BABEL_DEFAULT_LOCALE"],
+        title=title,
+        message=_l("Nous ne pouvons pas afficher cette page pour le moment."),
+        retry=_l("Réessayez dans quelques minutes."),
+        code_label=_l("Si vous appelez l'assistance, donnez ce code d'erreur : %(code)s", code=request_id()),
+        request_id=request_id(),
+        static_url=url_for("static", filename="css/site.css"),
+    )
+    return page, 503, {"Retry-After": "30"}
+
+
+def _unexpected_error(exc: Exception) -> Any:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    _rollback()
+    current_app.logger.exception("unexpected error (request %s)", request_id())
+    if current_app.config.get("TESTING") and current_app.config.get("PROPAGATE_EXCEPTIONS", True):
+        raise exc
+    return error_response(500)

@@ -1,0 +1,129 @@
+"""Test data factories: plain functions that add rows to a session and flush."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portfolio.auth import services as accounts
+from portfolio.auth.models import Role, User
+from portfolio.auth.passwords import _hasher
+from portfolio.catalogue.models import Module
+from portfolio.catalogue.scheme import load_scheme_config
+from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
+from portfolio.orgs.models import Organisation, OrgKind
+from portfolio.tickets.models import Ticket, TicketStatus
+from portfolio.tickets.reference import make_reference
+from portfolio.timeutil import add_months
+
+PASSWORD = "une phrase de passe pour les tests"
+# Hashed once, with the cheapest argon2id parameters (the test configuration's profile).
+PASSWORD_HASH = _hasher("cheapest").hash(PASSWORD)
+_sequence = itertools.count(1)
+
+ROLE_ORG_KIND = {
+    Role.BENEFICIARY: OrgKind.EPM,
+    Role.ANIMATOR: OrgKind.EPM,
+    Role.PRESCRIBER: OrgKind.PRESCRIBER,
+    Role.ASSESSOR: OrgKind.TRAINING_BODY,
+    Role.COORDINATOR: OrgKind.COORDINATION,
+    Role.ADMIN: OrgKind.COORDINATION,
+}
+
+
+def _n() -> int:
+    return next(_sequence)
+
+
+def organisation(session: Session, kind: OrgKind = OrgKind.EPM, **fields: Any) -> Organisation:
+    n = _n()
+    values: dict[str, Any] = {
+        "code": f"{kind.value}-{n}", "kind": kind.value, "name": f"{kind.value.title()} {n}",
+        "address": f"{n} rue du Lot", "postcode": "46000", "city": "Cahors",
+    }
+    if kind is OrgKind.EPM:
+        values["capacity"] = 6
+    values.update(fields)
+    org = Organisation(**values)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def user(
+    session: Session, role: Role | None = None, organisation_: Organisation | None = None, **fields: Any
+) -> User:
+    n = _n()
+    values: dict[str, Any] = {"first_name": "Prénom", "last_name": f"Nom{n}"}
+    values.update(fields)
+    username = values.pop("username", f"{(role or 'user')}.{n}")
+    active = values.pop("active", True)
+    created = accounts.create_user(session, username, password_hash=PASSWORD_HASH, **values)
+    created.active = active
+    if role is not None:
+        org = organisation_ or organisation(session, ROLE_ORG_KIND[role])
+        accounts.add_membership(session, created, org, role)
+    session.flush()
+    return created
+
+
+def modules(session: Session) -> list[Module]:
+    return list(session.scalars(select(Module).order_by(Module.number)))
+
+
+def ticket(
+    session: Session, prescriber: Organisation | None = None, issued_on: dt.date | None = None, **fields: Any
+) -> Ticket:
+    scheme = load_scheme_config(session, "ticket-net-lot")
+    prescriber = prescriber or organisation(session, OrgKind.PRESCRIBER)
+    issued_on = issued_on or dt.date.today()
+    n = _n()
+    values: dict[str, Any] = {
+        "reference": make_reference("46", issued_on.year, 900_000 + n),
+        "prescriber_id": prescriber.id,
+        "last_name": f"Nom{n}", "first_name": "Prénom", "birth_date": dt.date(1960, 1, 1), "commune": "Cahors",
+        "public_category": "seniors", "issued_on": issued_on,
+        "expires_on": add_months(issued_on, scheme.validity_months) - dt.timedelta(days=1),
+        "value_cents": scheme.value_cents, "hours": scheme.hours, "sessions": scheme.sessions,
+        "session_minutes": scheme.session_minutes, "status": TicketStatus.ISSUED.value,
+    }
+    values.update(fields)
+    created = Ticket(**values)
+    session.add(created)
+    session.flush()
+    return created
+
+
+def enrolment(session: Session, ticket_: Ticket, epm: Organisation, learner: User | None = None) -> Enrolment:
+    created = Enrolment(ticket_id=ticket_.id, epm_id=epm.id, learner_id=learner.id if learner else None)
+    ticket_.status = TicketStatus.REGISTERED.value
+    if learner is not None:
+        ticket_.beneficiary_id = learner.id
+    session.add(created)
+    session.flush()
+    return created
+
+
+def workshop(
+    session: Session, epm: Organisation, starts_at: dt.datetime, module: Module | None = None, **fields: Any
+) -> WorkshopSession:
+    created = WorkshopSession(
+        epm_id=epm.id, module_id=(module or modules(session)[0]).id, starts_at=starts_at, **fields
+    )
+    session.add(created)
+    session.flush()
+    return created
+
+
+def attend(
+    session: Session, workshop_: WorkshopSession, enrolment_: Enrolment,
+    status: AttendanceStatus = AttendanceStatus.PRESENT,
+) -> Attendance:
+    created = Attendance(session_id=workshop_.id, enrolment_id=enrolment_.id, status=status.value)
+    session.add(created)
+    session.flush()
+    return created
