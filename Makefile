@@ -37,7 +37,7 @@ compile-translations: $(VENV)/.installed
 translations: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --project=ticketnet --no-location \
 		--sort-output --omit-header -o $(TRANSLATIONS)/messages.pot .
-	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete --omit-header -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 run: install
 	$(BIN)/ticketnet init
