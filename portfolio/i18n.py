@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, session
+from flask import current_app, g, has_request_context, session
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the command line, background work: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

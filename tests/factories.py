@@ -127,3 +127,13 @@ def attend(
     session.add(created)
     session.flush()
     return created
+
+
+def scheme(session: Session) -> Any:
+    return load_scheme_config(session, "ticket-net-lot")
+
+
+def epm(session: Session, offering: range | list[int] = range(1, 13), **fields: Any) -> Organisation:
+    """An EPM offering the modules numbered ``offering``."""
+    wanted = set(offering)
+    return organisation(session, OrgKind.EPM, modules=[m for m in modules(session) if m.number in wanted], **fields)

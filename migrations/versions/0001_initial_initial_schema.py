@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-29 08:52:12.847332
+Create Date: 2026-11-29 09:05:20.248514
 """
 
 from __future__ import annotations
@@ -75,6 +75,12 @@ def upgrade() -> None:
     sa.Column('loaded_at', portfolio.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scheme_config')),
     sa.UniqueConstraint('code', name=op.f('uq_scheme_config_code'))
+    )
+    op.create_table('ticket_serial',
+    sa.Column('department', sa.String(length=3), nullable=False),
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_serial', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('department', 'year', name=op.f('pk_ticket_serial'))
     )
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -161,6 +167,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_framework_mapping')),
     sa.UniqueConstraint('from_framework_id', 'to_framework_id', name=op.f('uq_framework_mapping_from_framework_id_to_framework_id'))
     )
+    op.create_table('login_card',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=255), nullable=False),
+    sa.Column('printed_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('used_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['printed_by_id'], ['user_account.id'], name=op.f('fk_login_card_printed_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_login_card_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_card'))
+    )
+    with op.batch_alter_table('login_card', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_card_user_id'), ['user_id'], unique=False)
+
     op.create_table('membership',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -550,6 +572,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_membership_organisation_id'))
 
     op.drop_table('membership')
+    with op.batch_alter_table('login_card', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_card_user_id'))
+
+    op.drop_table('login_card')
     op.drop_table('framework_mapping')
     op.drop_table('framework_domain')
     with op.batch_alter_table('consent', schema=None) as batch_op:
@@ -565,6 +591,7 @@ def downgrade() -> None:
 
     op.drop_table('audit_event')
     op.drop_table('user_account')
+    op.drop_table('ticket_serial')
     op.drop_table('scheme_config')
     with op.batch_alter_table('organisation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organisation_kind'))

@@ -102,3 +102,25 @@ class Membership(Base):
 
     user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")
     organisation: Mapped[Organisation] = relationship(back_populates="memberships", lazy="joined")
+
+
+class LoginCard(Base):
+    """A printed login card: a one-time code (stored hashed) that the learner exchanges for a password
+    of their own at first sign-in. Printing a new card replaces the previous one."""
+
+    __tablename__ = "login_card"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(255))
+    printed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    # Set when the code is exchanged for a password, or when a newer card replaces this one.
+    used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise")
+
+    def is_usable(self, now: dt.datetime) -> bool:
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at

@@ -80,3 +80,14 @@ class Ticket(Base):
 
     def __repr__(self) -> str:
         return f"<Ticket {self.reference}>"
+
+
+class TicketSerial(Base):
+    """The last serial number given per département and year: ``UPDATE ... RETURNING`` hands out the
+    next ones atomically, so that two prescribers issuing at once never get the same reference."""
+
+    __tablename__ = "ticket_serial"
+
+    department: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_serial: Mapped[int] = mapped_column(default=0)

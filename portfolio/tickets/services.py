@@ -1,14 +1,44 @@
-"""Ticket rules: status as people see it, hours used."""
+"""Ticket rules: issuing, finding a ticket by its reference, status as people see it, hours used,
+tickets about to expire, the prescriber's list and the CSV export."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from portfolio.auth.models import User
+from portfolio.catalogue.scheme import Scheme
+from portfolio.db import utcnow
 from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
-from portfolio.tickets.models import Ticket, TicketStatus
+from portfolio.orgs.models import Organisation, OrgKind
+from portfolio.tickets import reference
+from portfolio.tickets.models import Ticket, TicketSerial, TicketStatus
+from portfolio.timeutil import add_months
+
+DEPARTMENT = "46"  # the Lot
+EXPIRY_NOTICE_DAYS = 30
+
+
+class TicketRefused(Exception):
+    """A rule refused the action; ``message`` says why, in plain French."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+# --- Status and hours -------------------------------------------------------------------------------
 
 
 def effective_status_expr(today: dt.date) -> sa.ColumnElement[str]:
@@ -34,15 +64,261 @@ def status_counts(session: Session, today: dt.date, prescriber_id: int | None = 
 
 def minutes_used(session: Session, ticket_ids: list[int]) -> dict[int, int]:
     """Minutes of workshops attended (present) per ticket, over all its enrolments."""
+    return {ticket_id: used.minutes for ticket_id, used in ledger(session, ticket_ids).items()}
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What a ticket has used: present sessions and their minutes."""
+
+    sessions: int = 0
+    minutes: int = 0
+
+    @property
+    def hours(self) -> float:
+        return self.minutes / 60
+
+
+def ledger(session: Session, ticket_ids: Sequence[int]) -> dict[int, Ledger]:
+    """Present sessions and minutes per ticket, over all its enrolments (one query)."""
     if not ticket_ids:
         return {}
     query = (
-        sa.select(Enrolment.ticket_id, sa.func.sum(WorkshopSession.duration_minutes))
+        sa.select(Enrolment.ticket_id, sa.func.count(Attendance.id), sa.func.sum(WorkshopSession.duration_minutes))
         .join(Attendance, Attendance.enrolment_id == Enrolment.id)
         .join(WorkshopSession, WorkshopSession.id == Attendance.session_id)
         .where(Enrolment.ticket_id.in_(ticket_ids), Attendance.status == AttendanceStatus.PRESENT.value)
         .group_by(Enrolment.ticket_id)
     )
-    used = {ticket_id: 0 for ticket_id in ticket_ids}
-    used.update({ticket_id: int(total or 0) for ticket_id, total in session.execute(query)})
+    used = {ticket_id: Ledger() for ticket_id in ticket_ids}
+    used.update({ticket_id: Ledger(int(count), int(total or 0)) for ticket_id, count, total in session.execute(query)})
     return used
+
+
+# --- Issuing --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The beneficiary named on a ticket."""
+
+    last_name: str
+    first_name: str
+    birth_date: dt.date
+    commune: str
+    public_category: str
+    phone: str = ""
+    email: str = ""
+
+
+def allocate_serials(session: Session, department: str, year: int, count: int) -> range:
+    """The next ``count`` serial numbers of (département, year), handed out atomically: the counter
+    row is created if missing, then moved on by one ``UPDATE ... RETURNING`` that locks it."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TicketSerial)
+    session.execute(insert.values(department=department, year=year, last_serial=0).on_conflict_do_nothing())
+    last = session.execute(
+        sa.update(TicketSerial)
+        .where(TicketSerial.department == department, TicketSerial.year == year)
+        .values(last_serial=TicketSerial.last_serial + count)
+        .returning(TicketSerial.last_serial)
+    ).scalar_one()
+    if last > 999_999:
+        raise TicketRefused(_l("Plus aucun numéro de ticket libre pour cette année."))
+    return range(last - count + 1, last + 1)
+
+
+def issue_tickets(
+    session: Session,
+    scheme: Scheme,
+    prescriber: Organisation,
+    holders: Sequence[Holder],
+    issued_on: dt.date,
+    issued_by: User | None = None,
+    department: str = DEPARTMENT,
+) -> list[Ticket]:
+    """Issue one ticket per holder, with the scheme's current terms printed on it."""
+    if prescriber.kind != OrgKind.PRESCRIBER.value:
+        raise TicketRefused(_l("Seul un prescripteur peut émettre des tickets."))
+    categories = scheme.public_categories
+    for holder in holders:
+        if holder.public_category not in categories:
+            raise TicketRefused(_l("Catégorie de public inconnue : %(code)s", code=holder.public_category))
+    serials = allocate_serials(session, department, issued_on.year, len(holders))
+    expires_on = add_months(issued_on, scheme.validity_months) - dt.timedelta(days=1)
+    tickets = [
+        Ticket(
+            reference=reference.make_reference(department, issued_on.year, serial),
+            prescriber_id=prescriber.id,
+            issued_by_id=issued_by.id if issued_by is not None else None,
+            last_name=holder.last_name.strip(), first_name=holder.first_name.strip(),
+            birth_date=holder.birth_date, commune=holder.commune.strip(),
+            phone=holder.phone.strip(), email=holder.email.strip(), public_category=holder.public_category,
+            issued_on=issued_on, expires_on=expires_on,
+            value_cents=scheme.value_cents, hours=scheme.hours, sessions=scheme.sessions,
+            session_minutes=scheme.session_minutes, status=TicketStatus.ISSUED.value,
+        )
+        for holder, serial in zip(holders, serials, strict=True)
+    ]
+    session.add_all(tickets)
+    session.flush()
+    return tickets
+
+
+def cancel_ticket(session: Session, ticket: Ticket, today: dt.date) -> None:
+    """A prescriber withdraws a ticket nobody has used yet."""
+    status = ticket.effective_status(today)
+    if status is TicketStatus.CANCELLED:
+        return
+    if status not in (TicketStatus.ISSUED, TicketStatus.REGISTERED) or ledger(session, [ticket.id])[ticket.id].sessions:
+        raise TicketRefused(_l("Ce ticket a déjà servi : il ne peut plus être annulé."))
+    ticket.status = TicketStatus.CANCELLED.value
+    ticket.cancelled_at = utcnow()
+    session.execute(
+        sa.update(Enrolment).where(Enrolment.ticket_id == ticket.id, Enrolment.active.is_(True))
+        .values(active=False, ended_at=utcnow())
+    )
+    session.flush()
+
+
+# --- Finding a ticket by its reference ----------------------------------------------------------------
+
+MALFORMED = _l("Ce numéro n'a pas la forme d'un numéro de Ticket Net (par exemple TN46-2026-004217-K).")
+MISTYPED = _l("Ce numéro contient une erreur de frappe : vérifiez le caractère de contrôle (la lettre à la fin) "
+              "et chaque chiffre.")
+UNKNOWN = _l("Aucun ticket ne porte ce numéro.")
+
+
+def find_by_reference(session: Session, text: str, *, for_update: bool = False) -> Ticket:
+    """The ticket with this reference, or ``TicketRefused`` saying why not (malformed, mistyped, unknown).
+    ``for_update`` locks its row until the end of the transaction (PostgreSQL)."""
+    try:
+        parsed = reference.parse(text)
+    except reference.CheckCharacterMismatch:
+        raise TicketRefused(MISTYPED) from None
+    except reference.MalformedReference:
+        raise TicketRefused(MALFORMED) from None
+    query = sa.select(Ticket).where(Ticket.reference == str(parsed))
+    if for_update:
+        query = query.with_for_update()
+    ticket = session.scalar(query)
+    if ticket is None:
+        raise TicketRefused(UNKNOWN)
+    return ticket
+
+
+STATUS_LABELS = {
+    TicketStatus.ISSUED: _l("Émis"),
+    TicketStatus.REGISTERED: _l("Inscrit dans un EPM"),
+    TicketStatus.IN_PROGRESS: _l("En cours"),
+    TicketStatus.COMPLETED: _l("Terminé"),
+    TicketStatus.EXPIRED: _l("Expiré"),
+    TicketStatus.CANCELLED: _l("Annulé"),
+}
+
+
+# --- Lists ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    ticket: Ticket
+    status: TicketStatus
+    used: Ledger
+
+
+def _rows(session: Session, tickets: list[Ticket], today: dt.date) -> list[TicketRow]:
+    used = ledger(session, [t.id for t in tickets])
+    return [TicketRow(t, t.effective_status(today), used[t.id]) for t in tickets]
+
+
+def list_tickets(
+    session: Session,
+    today: dt.date,
+    prescriber_ids: Iterable[int] | None = None,
+    status: TicketStatus | None = None,
+    search: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[TicketRow]]:
+    """A page of tickets, newest first, with their status and hours used (three queries)."""
+    conditions = []
+    if prescriber_ids is not None:
+        conditions.append(Ticket.prescriber_id.in_(list(prescriber_ids)))
+    if status is not None:
+        conditions.append(effective_status_expr(today) == status.value)
+    words = search.strip()
+    if words:
+        like = f"%{words.lower()}%"
+        conditions.append(sa.or_(sa.func.lower(Ticket.last_name).like(like), sa.func.lower(Ticket.first_name).like(like),
+                                 sa.func.lower(Ticket.reference).like(like)))
+    total = session.scalar(sa.select(sa.func.count(Ticket.id)).where(*conditions)) or 0
+    tickets = list(session.scalars(
+        sa.select(Ticket).where(*conditions).order_by(Ticket.issued_on.desc(), Ticket.id.desc())
+        .limit(limit).offset(offset)
+    ))
+    return total, _rows(session, tickets, today)
+
+
+def expiring_soon(
+    session: Session,
+    today: dt.date,
+    *,
+    prescriber_ids: Iterable[int] | None = None,
+    epm_ids: Iterable[int] | None = None,
+    days: int = EXPIRY_NOTICE_DAYS,
+) -> list[TicketRow]:
+    """Unfinished tickets whose last valid day falls within ``days`` days, soonest first."""
+    query = sa.select(Ticket).where(
+        Ticket.status.in_([TicketStatus.ISSUED.value, TicketStatus.REGISTERED.value, TicketStatus.IN_PROGRESS.value]),
+        Ticket.expires_on >= today,
+        Ticket.expires_on <= today + dt.timedelta(days=days),
+    )
+    if prescriber_ids is not None:
+        query = query.where(Ticket.prescriber_id.in_(list(prescriber_ids)))
+    if epm_ids is not None:
+        query = query.join(Enrolment, Enrolment.ticket_id == Ticket.id).where(
+            Enrolment.epm_id.in_(list(epm_ids)), Enrolment.active.is_(True))
+    tickets = list(session.scalars(query.order_by(Ticket.expires_on, Ticket.id)))
+    return _rows(session, tickets, today)
+
+
+def participating_epms(session: Session) -> list[Organisation]:
+    return list(session.scalars(
+        sa.select(Organisation).where(Organisation.kind == OrgKind.EPM.value, Organisation.active.is_(True))
+        .order_by(Organisation.city, Organisation.name)
+    ))
+
+
+# --- Export -----------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ("reference", "prescripteur", "nom", "prenom", "date_naissance", "commune", "categorie",
+                  "emis_le", "expire_le", "etat", "seances_presentes", "heures_utilisees", "epm")
+
+
+def export_csv(session: Session, today: dt.date, prescriber: Organisation | None = None) -> str:
+    """Every ticket (of one prescriber, or all) as CSV: identity, dates, status, hours used, EPM."""
+    query = (
+        sa.select(Ticket, Organisation.code, effective_status_expr(today))
+        .join(Organisation, Organisation.id == Ticket.prescriber_id)
+        .order_by(Ticket.reference)
+    )
+    if prescriber is not None:
+        query = query.where(Ticket.prescriber_id == prescriber.id)
+    rows = session.execute(query).all()
+    used = ledger(session, [ticket.id for ticket, _code, _status in rows])
+    epm_names = dict(session.execute(
+        sa.select(Enrolment.ticket_id, Organisation.name)
+        .join(Organisation, Organisation.id == Enrolment.epm_id)
+        .where(Enrolment.active.is_(True))
+    ).all())
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for ticket, code, status in rows:
+        writer.writerow([
+            ticket.reference, code, ticket.last_name, ticket.first_name, ticket.birth_date.isoformat(),
+            ticket.commune, ticket.public_category, ticket.issued_on.isoformat(), ticket.expires_on.isoformat(),
+            status, used[ticket.id].sessions, f"{used[ticket.id].hours:g}", epm_names.get(ticket.id, ""),
+        ])
+    return out.getvalue()
