@@ -103,6 +103,15 @@ def can_manage_epm(user: Any, epm_id: int) -> bool:
     return is_staff_of(user, epm_id, Role.ANIMATOR)
 
 
+def can_follow_ticket(user: Any, ticket: Any) -> bool:
+    """A prescriber follows the tickets it issued (status and hours, never the journal); the coordination all."""
+    return is_staff_of(user, ticket.prescriber_id, Role.PRESCRIBER) or can_coordinate(user)
+
+
+def can_issue_for(user: Any, prescriber_id: int) -> bool:
+    return is_staff_of(user, prescriber_id, Role.PRESCRIBER)
+
+
 def can_administer(user: Any) -> bool:
     return has_role(user, Role.ADMIN)
 
@@ -116,6 +125,7 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "has_role": has_role,
     "is_staff_of": is_staff_of,
     "can_manage_epm": can_manage_epm,
+    "can_follow_ticket": can_follow_ticket,
     "can_administer": can_administer,
     "can_coordinate": can_coordinate,
 }

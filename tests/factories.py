@@ -20,6 +20,7 @@ from portfolio.tickets.models import Ticket, TicketStatus
 from portfolio.tickets.reference import make_reference
 from portfolio.timeutil import add_months
 
+NOW = dt.datetime.now(dt.timezone.utc)
 PASSWORD = "une phrase de passe pour les tests"
 # Hashed once, with the cheapest argon2id parameters (the test configuration's profile).
 PASSWORD_HASH = _hasher("cheapest").hash(PASSWORD)

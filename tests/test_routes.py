@@ -22,8 +22,33 @@ from tests import factories
 # How to fill in a URL's arguments for the walk: argument name -> a function of the session and a
 # context (``people``: one user per role; ``role`` and ``user``: who walks) returning a value the walker
 # may see when its role allows the view. Features that add routes with arguments add them here.
+def _once(name: str, make: Callable[[Session, dict[str, Any]], Any]) -> Callable[[Session, dict[str, Any]], Any]:
+    """A sample made once per walk, kept in the walk's context."""
+
+    def value(session: Session, ctx: dict[str, Any]) -> Any:
+        if name not in ctx:
+            ctx[name] = make(session, ctx)
+        return ctx[name]
+
+    return value
+
+
+def _org_of(ctx: dict[str, Any], role: Role) -> Any:
+    return ctx["people"][role].memberships[0].organisation
+
+
+def _enrolment(session: Session, ctx: dict[str, Any]) -> Any:
+    """A ticket of the walkers' prescriber, registered at the walkers' EPM."""
+    ticket = factories.ticket(session, _org_of(ctx, Role.PRESCRIBER))
+    return factories.enrolment(session, ticket, _org_of(ctx, Role.ANIMATOR), factories.user(session))
+
+
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
+    "ticket_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).ticket_id,
+    "enrolment_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).id,
+    "session_id": _once("workshop", lambda session, ctx: factories.workshop(
+        session, _org_of(ctx, Role.ANIMATOR), factories.NOW).id),
 }
 
 

@@ -8,8 +8,10 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portfolio.audit import services as audit
-from portfolio.auth import services
-from portfolio.auth.forms import LoginForm
+from portfolio.auth import cards, services
+from portfolio.auth.forms import ChoosePasswordForm, FirstSignInForm, LoginForm
+from portfolio.auth.models import LoginCard
+from portfolio.db import utcnow
 from portfolio.extensions import db, limiter
 from portfolio.home.services import home_endpoint
 from portfolio.permissions import public, signed_in
@@ -28,6 +30,8 @@ def login() -> Response | str:
     next_url = request.args.get("next")
     if form.validate_on_submit():
         user = services.authenticate(db.session, form.username.data or "", form.password.data or "")
+        if user is None and (by_card := _card_instead_of_password(form.username.data, form.password.data)):
+            return by_card
         if user is None:
             audit.record(
                 db.session, "auth.login_failed", details={"username": services.normalise_username(
@@ -57,3 +61,57 @@ def logout() -> Response:
         session["lang"] = lang
     flash(_("Vous êtes déconnecté. À bientôt !"), "success")
     return redirect(url_for("auth.login"))
+
+
+# --- First sign-in with the one-time code of a login card ----------------------------------------------
+
+PENDING_CARD = "first_sign_in_card"
+
+
+def _card_instead_of_password(username: str | None, password: str | None) -> Response | None:
+    """A learner who typed their card's code as a password goes on to choose their password."""
+    card = cards.check_code(db.session, username or "", password or "")
+    if card is None:
+        return None
+    session[PENDING_CARD] = card.id
+    return redirect(url_for("auth.choose_password"))
+
+
+@bp.route("/premiere-connexion", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@public
+def first_sign_in() -> Response | str:
+    form = FirstSignInForm()
+    if form.validate_on_submit():
+        card = cards.check_code(db.session, form.username.data or "", form.code.data or "")
+        if card is not None:
+            session[PENDING_CARD] = card.id
+            return redirect(url_for("auth.choose_password"))
+        audit.record(db.session, "auth.card_failed", details={"username": services.normalise_username(
+            form.username.data or "")[:80]}, ip=request.remote_addr or "")
+        flash(_("Identifiant ou code incorrect, ou carte trop ancienne. Vérifiez-les, ou demandez une nouvelle "
+                "carte à votre EPM."), "error")
+    return render_template("auth/first_sign_in.html", form=form)
+
+
+@bp.route("/premiere-connexion/mot-de-passe", methods=["GET", "POST"])
+@public
+def choose_password() -> Response | str:
+    card = db.session.get(LoginCard, session.get(PENDING_CARD, 0))
+    if card is None or not card.is_usable(utcnow()):
+        session.pop(PENDING_CARD, None)
+        flash(_("Écrivez d'abord votre identifiant et le code de votre carte."), "info")
+        return redirect(url_for("auth.first_sign_in"))
+    form = ChoosePasswordForm()
+    if form.validate_on_submit():
+        user = cards.redeem(db.session, card, form.password.data or "")
+        lang = session.get("lang")
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        login_user(user)
+        session.permanent = True
+        audit.record(db.session, "auth.first_sign_in", actor=user, ip=request.remote_addr or "")
+        flash(_("C'est fait ! Votre mot de passe est enregistré. Retenez-le bien."), "success")
+        return redirect(url_for(home_endpoint(user)))
+    return render_template("auth/choose_password.html", form=form)

@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from competences.models import Framework
 from portfolio.auth.models import Membership, Role, User
+from portfolio.catalogue.models import Module
 from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
 from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.sharing.models import Submission, SubmissionStatus
@@ -32,12 +33,21 @@ def home_endpoint(user: User) -> str:
 
 
 @dataclass
+class PathStep:
+    module: Module
+    done: bool
+
+
+@dataclass
 class LearnerSummary:
     ticket: Ticket | None
     status: TicketStatus | None = None
     epm: Organisation | None = None
     minutes_used: int = 0
+    sessions_used: int = 0
     next_sessions: list[WorkshopSession] = field(default_factory=list)
+    path: list[PathStep] = field(default_factory=list)
+    interview_done: bool = False
 
     @property
     def hours_used(self) -> float:
@@ -58,11 +68,16 @@ def learner_summary(session: Session, user: User, now: dt.datetime, today: dt.da
         return LearnerSummary(ticket=None)
     enrolment = session.scalar(
         sa.select(Enrolment)
-        .options(joinedload(Enrolment.epm))
+        .options(joinedload(Enrolment.epm), joinedload(Enrolment.interview), selectinload(Enrolment.path))
         .where(Enrolment.ticket_id == ticket.id, Enrolment.active.is_(True))
     )
     next_sessions: list[WorkshopSession] = []
+    path: list[PathStep] = []
     if enrolment is not None:
+        done_modules = set(session.scalars(
+            sa.select(WorkshopSession.module_id).join(Attendance, Attendance.session_id == WorkshopSession.id)
+            .where(Attendance.enrolment_id == enrolment.id, Attendance.status == AttendanceStatus.PRESENT.value)))
+        path = [PathStep(step.module, step.module_id in done_modules) for step in enrolment.path]
         next_sessions = list(
             session.scalars(
                 sa.select(WorkshopSession)
@@ -78,12 +93,16 @@ def learner_summary(session: Session, user: User, now: dt.datetime, today: dt.da
                 .limit(3)
             )
         )
+    used = tickets.ledger(session, [ticket.id])[ticket.id]
     return LearnerSummary(
         ticket=ticket,
         status=ticket.effective_status(today),
         epm=enrolment.epm if enrolment is not None else None,
-        minutes_used=tickets.minutes_used(session, [ticket.id])[ticket.id],
+        minutes_used=used.minutes,
+        sessions_used=used.sessions,
         next_sessions=next_sessions,
+        path=path,
+        interview_done=enrolment is not None and enrolment.interview is not None,
     )
 
 

@@ -55,7 +55,11 @@ def beneficiary() -> str:
 @role_required(Role.ANIMATOR)
 def animator() -> str:
     epms = current_user.organisations_for(Role.ANIMATOR)
-    return render_template("home/animator.html", summaries=services.epm_summaries(db.session, epms, local_now()))
+    expiring: dict[int, list[services.tickets.TicketRow]] = {}
+    for epm in epms:
+        expiring[epm.id] = services.tickets.expiring_soon(db.session, local_today(), epm_ids=[epm.id])
+    return render_template("home/animator.html", summaries=services.epm_summaries(db.session, epms, local_now()),
+                           expiring=expiring)
 
 
 @bp.route("/prescripteur")
@@ -64,7 +68,8 @@ def prescriber() -> str:
     organisations = current_user.organisations_for(Role.PRESCRIBER)
     today = local_today()
     counts = [(org, services.tickets.status_counts(db.session, today, org.id)) for org in organisations]
-    return render_template("home/prescriber.html", counts=counts)
+    expiring = services.tickets.expiring_soon(db.session, today, prescriber_ids=[org.id for org in organisations])
+    return render_template("home/prescriber.html", counts=counts, expiring=expiring)
 
 
 @bp.route("/evaluation")

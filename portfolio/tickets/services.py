@@ -111,6 +111,50 @@ class Holder:
     email: str = ""
 
 
+def parse_date(text: str) -> dt.date | None:
+    """A date as people type it: 14/03/1951, 14-03-1951, 14.03.1951 or 1951-03-14."""
+    for layout in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), layout).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_holders(text: str, public_category: str, today: dt.date) -> tuple[list[Holder], list[str]]:
+    """A batch typed or pasted one person a line: ``Nom ; Prénom ; date de naissance ; commune ;
+    téléphone ; courriel`` (the last two optional). Returns the holders, or the problems by line."""
+    holders: list[Holder] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.replace("\t", ";").split(";")]
+        parts += [""] * (6 - len(parts))
+        last, first, born, commune, phone, email = parts[:6]
+        if len(parts) > 6 and any(parts[6:]):
+            problems.append(str(_l("Ligne %(line)s : trop de colonnes (6 au plus, séparées par des points-virgules).",
+                                   line=number)))
+            continue
+        if not (last and first and born and commune):
+            problems.append(str(_l("Ligne %(line)s : il faut au moins le nom, le prénom, la date de naissance "
+                                   "et la commune.", line=number)))
+            continue
+        birth = parse_date(born)
+        if birth is None or not dt.date(1900, 1, 1) <= birth <= today:
+            problems.append(str(_l("Ligne %(line)s : « %(text)s » n'est pas une date de naissance (JJ/MM/AAAA).",
+                                   line=number, text=born)))
+            continue
+        if email and "@" not in email:
+            problems.append(str(_l("Ligne %(line)s : « %(text)s » n'est pas une adresse électronique.",
+                                   line=number, text=email)))
+            continue
+        holders.append(Holder(last[:100], first[:100], birth, commune[:100], public_category, phone[:30], email[:200]))
+    if not holders and not problems:
+        problems.append(str(_l("Écrivez au moins une personne, une par ligne.")))
+    return holders, problems
+
+
 def allocate_serials(session: Session, department: str, year: int, count: int) -> range:
     """The next ``count`` serial numbers of (département, year), handed out atomically: the counter
     row is created if missing, then moved on by one ``UPDATE ... RETURNING`` that locks it."""

@@ -1,0 +1,168 @@
+"""The prescriber's desk: issue tickets (one or a batch), print them, follow them; the coordination sees all."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portfolio import navigation
+from portfolio.audit import services as audit
+from portfolio.auth.models import Role
+from portfolio.catalogue.scheme import current_scheme
+from portfolio.extensions import db
+from portfolio.orgs.models import Organisation
+from portfolio.pdf import pdf_response, qr_code_data_uri, render_pdf
+from portfolio.permissions import can_coordinate, can_follow_ticket, role_required
+from portfolio.tickets import services
+from portfolio.tickets.forms import BatchForm, TicketForm
+from portfolio.tickets.models import Ticket, TicketStatus
+from portfolio.timeutil import local_today
+
+bp = Blueprint("tickets", __name__)
+PAGE_SIZE = 50
+
+bp.record_once(
+    lambda state: navigation.register(
+        state.app,
+        navigation.NavItem("tickets.index", _l("Liste des tickets"), frozenset({Role.PRESCRIBER, Role.COORDINATOR}),
+                           order=20),
+        navigation.NavItem("tickets.issue", _l("Émettre des tickets"), frozenset({Role.PRESCRIBER}), order=30),
+    )
+)
+
+
+def _my_prescribers() -> list[Organisation]:
+    return current_user.organisations_for(Role.PRESCRIBER)
+
+
+def _visible_ticket(ticket_id: int) -> Ticket:
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or not can_follow_ticket(current_user, ticket):
+        abort(404)
+    return ticket
+
+
+def _prepare(form: TicketForm | BatchForm) -> None:
+    scheme = current_scheme(db.session)
+    form.prescriber.choices = [(org.id, org.name) for org in _my_prescribers()]
+    form.public_category.choices = [("", _("Choisissez…")), *scheme.public_categories.items()]
+
+
+def _chosen_prescriber(form: TicketForm | BatchForm) -> Organisation:
+    mine = {org.id: org for org in _my_prescribers()}
+    if form.prescriber.data not in mine:
+        abort(404)
+    return mine[form.prescriber.data]
+
+
+@bp.route("/tickets")
+@role_required(Role.PRESCRIBER, Role.COORDINATOR)
+def index() -> str:
+    today = local_today()
+    status_text = request.args.get("etat", "")
+    status = TicketStatus(status_text) if status_text in TicketStatus.__members__.values() else None
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    search = request.args.get("q", "")[:100]
+    prescriber_ids = None if can_coordinate(current_user) else [org.id for org in _my_prescribers()]
+    total, rows = services.list_tickets(db.session, today, prescriber_ids, status, search,
+                                        limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template("tickets/index.html", rows=rows, total=total, page=page, pages=max(
+        (total + PAGE_SIZE - 1) // PAGE_SIZE, 1), status=status, search=search, statuses=list(TicketStatus),
+        expiring=services.expiring_soon(db.session, today, prescriber_ids=prescriber_ids))
+
+
+@bp.route("/tickets/emettre", methods=["GET", "POST"])
+@role_required(Role.PRESCRIBER)
+def issue() -> Response | str:
+    form = TicketForm()
+    _prepare(form)
+    if form.validate_on_submit():
+        holder = services.Holder(
+            last_name=form.last_name.data or "", first_name=form.first_name.data or "",
+            birth_date=form.birth_date.data, commune=form.commune.data or "",
+            public_category=form.public_category.data or "", phone=form.phone.data or "",
+            email=form.email.data or "")
+        return _issue_and_show([holder], _chosen_prescriber(form))
+    return render_template("tickets/issue.html", form=form)
+
+
+@bp.route("/tickets/emettre-plusieurs", methods=["GET", "POST"])
+@role_required(Role.PRESCRIBER)
+def issue_batch() -> Response | str:
+    form = BatchForm()
+    _prepare(form)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        holders, problems = services.parse_holders(form.people.data or "", form.public_category.data or "",
+                                                   local_today())
+        if not problems:
+            return _issue_and_show(holders, _chosen_prescriber(form))
+    return render_template("tickets/batch.html", form=form, problems=problems)
+
+
+def _issue_and_show(holders: list[services.Holder], prescriber: Organisation) -> str:
+    issued = services.issue_tickets(db.session, current_scheme(db.session), prescriber, holders, local_today(),
+                                    current_user)
+    for ticket in issued:
+        audit.record(db.session, "ticket.issue", actor=current_user, organisation=prescriber, target_type="ticket",
+                     target_id=ticket.reference, ip=request.remote_addr or "")
+    flash(_("%(num)s ticket(s) émis. Imprimez-les et remettez-les aux personnes.", num=len(issued)), "success")
+    return render_template("tickets/issued.html", tickets=issued)
+
+
+@bp.route("/tickets/<int:ticket_id>")
+@role_required(Role.PRESCRIBER, Role.COORDINATOR)
+def detail(ticket_id: int) -> str:
+    ticket = _visible_ticket(ticket_id)
+    today = local_today()
+    return render_template("tickets/detail.html", ticket=ticket, status=ticket.effective_status(today),
+                           used=services.ledger(db.session, [ticket.id])[ticket.id],
+                           prescriber=db.session.get(Organisation, ticket.prescriber_id),
+                           category=current_scheme(db.session).public_categories.get(ticket.public_category, ""))
+
+
+@bp.route("/tickets/<int:ticket_id>/annuler", methods=["POST"])
+@role_required(Role.PRESCRIBER)
+def cancel(ticket_id: int) -> Response:
+    ticket = _visible_ticket(ticket_id)
+    try:
+        services.cancel_ticket(db.session, ticket, local_today())
+    except services.TicketRefused as refused:
+        flash(str(refused), "error")
+    else:
+        audit.record(db.session, "ticket.cancel", actor=current_user, target_type="ticket",
+                     target_id=ticket.reference, ip=request.remote_addr or "")
+        flash(_("Le ticket %(ref)s est annulé.", ref=ticket.reference), "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket.id))
+
+
+@bp.route("/tickets/imprimer")
+@role_required(Role.PRESCRIBER, Role.COORDINATOR)
+def print_tickets() -> Response:
+    """One PDF page per ticket: ``?id=1&id=2``."""
+    ids = request.args.getlist("id", type=int)[:200]
+    if not ids:
+        return redirect(url_for("tickets.index"))
+    found = {t.id: t for t in db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(ids)))}
+    chosen = [found[i] for i in dict.fromkeys(ids) if i in found and can_follow_ticket(current_user, found[i])]
+    if len(chosen) != len(dict.fromkeys(ids)):
+        abort(404)
+    name = f"ticket-{chosen[0].reference}.pdf" if len(chosen) == 1 else f"tickets-{len(chosen)}.pdf"
+    return pdf_response(ticket_pdf(chosen), name)
+
+
+def ticket_pdf(tickets: list[Ticket]) -> bytes:
+    prescribers = {o.id: o for o in db.session.scalars(
+        sa.select(Organisation).where(Organisation.id.in_({t.prescriber_id for t in tickets})))}
+    return render_pdf("tickets/ticket_pdf.html", tickets=tickets, prescribers=prescribers,
+                      qr={t.id: qr_code_data_uri(t.reference) for t in tickets},
+                      epms=services.participating_epms(db.session))
+
+
+@bp.app_template_global()
+def ticket_status_label(status: str) -> str:
+    return str(services.STATUS_LABELS[TicketStatus(status)])
