@@ -9,37 +9,35 @@ from sqlalchemy.orm import Session
 
 from competences.loader import B2I_CODE, latest_framework
 from competences.models import Assessment, Competence, Level, Voice
-from portfolio.auth import services as account_services
-from portfolio.auth.models import Role, User
-from portfolio.catalogue.models import Module
+from portfolio.auth.models import User
 from portfolio.catalogue.scheme import Scheme, load_scheme_config
-from portfolio.db import utcnow
-from portfolio.enrolment.models import (
-    Attendance,
-    AttendanceStatus,
-    Enrolment,
-    PathModule,
-    PositioningInterview,
-    WorkshopSession,
-)
+from portfolio.enrolment import services as enrolment
+from portfolio.enrolment.models import AttendanceStatus, Enrolment, WorkshopSession
 from portfolio.journal.models import EntryStatus, EntryTag, JournalEntry, Visibility
 from portfolio.markdown import render_markdown
 from portfolio.orgs.models import Organisation
+from portfolio.tickets import services as tickets
 from portfolio.tickets.models import Ticket, TicketStatus
-from portfolio.tickets.reference import make_reference
-from portfolio.timeutil import LOCAL_TZ, add_months, local_today
+from portfolio.timeutil import LOCAL_TZ, local_today
 
-DEPARTMENT = "46"
-
-# (first name, last name, birth date, commune, public category, prescriber, months since issue, stage)
+# (first name, last name, birth date, commune, public category, prescriber, days since issue, stage, EPM)
 OTHER_TICKETS = (
-    ("Jean", "Delmas", dt.date(1951, 3, 14), "Cahors", "seniors", "caf46", 1, TicketStatus.ISSUED),
-    ("Fatima", "Benali", dt.date(1984, 7, 2), "Figeac", "femmes-isolees", "caf46", 2, TicketStatus.REGISTERED),
-    ("Louis", "Carrière", dt.date(1958, 11, 23), "Gourdon", "seniors", "cg46", 4, TicketStatus.IN_PROGRESS),
-    ("Odile", "Lafon", dt.date(1962, 5, 9), "Souillac", "conjoints-independants", "cg46", 9, TicketStatus.COMPLETED),
-    ("Kevin", "Roques", dt.date(1990, 1, 30), "Cahors", "minima-sociaux", "cg46", 14, TicketStatus.EXPIRED),
-    ("Annie", "Pons", dt.date(1947, 9, 17), "Gramat", "seniors", "caf46", 3, TicketStatus.CANCELLED),
+    ("Jean", "Delmas", dt.date(1951, 3, 14), "Cahors", "seniors", "caf46", 30, TicketStatus.ISSUED, None),
+    ("Fatima", "Benali", dt.date(1984, 7, 2), "Figeac", "femmes-isolees", "caf46", 60, TicketStatus.REGISTERED,
+     "epm-figeac"),
+    ("Louis", "Carrière", dt.date(1958, 11, 23), "Gourdon", "seniors", "cg46", 120, TicketStatus.IN_PROGRESS,
+     "epm-gourdon"),
+    ("Odile", "Lafon", dt.date(1962, 5, 9), "Souillac", "conjoints-independants", "cg46", 270,
+     TicketStatus.COMPLETED, "epm-cahors"),
+    ("Kevin", "Roques", dt.date(1990, 1, 30), "Cahors", "minima-sociaux", "cg46", 425, TicketStatus.EXPIRED,
+     "epm-cahors"),
+    ("Annie", "Pons", dt.date(1947, 9, 17), "Gramat", "seniors", "caf46", 90, TicketStatus.CANCELLED, None),
+    # Valid for a few more weeks: listed as expiring soon for Cahors and for the Conseil Général.
+    ("Gilberte", "Vayssié", dt.date(1944, 12, 1), "Cahors", "seniors", "cg46", 345, TicketStatus.IN_PROGRESS,
+     "epm-cahors"),
 )
+# How many workshops each stage has attended.
+ATTENDED = {TicketStatus.IN_PROGRESS: 3, TicketStatus.COMPLETED: 10, TicketStatus.EXPIRED: 4}
 
 MARIE_ENTRIES = (
     ("Ma première séance", "J'ai allumé l'ordinateur **toute seule**.\n\nJ'ai appris à utiliser la souris.",
@@ -54,101 +52,92 @@ def _at(day: dt.date, hour: int) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
 
 
-def _ticket(scheme: Scheme, serial: int, prescriber: Organisation, issued_on: dt.date, **identity: object) -> Ticket:
-    return Ticket(
-        reference=make_reference(DEPARTMENT, issued_on.year, serial),
-        prescriber_id=prescriber.id,
-        issued_on=issued_on,
-        expires_on=add_months(issued_on, scheme.validity_months) - dt.timedelta(days=1),
-        value_cents=scheme.value_cents,
-        hours=scheme.hours,
-        sessions=scheme.sessions,
-        session_minutes=scheme.session_minutes,
-        **identity,
-    )
+def _issue(session: Session, scheme: Scheme, prescriber: Organisation, issued_on: dt.date, first: str, last: str,
+           born: dt.date, commune: str, public: str, phone: str = "") -> Ticket:
+    holder = tickets.Holder(last, first, born, commune, public, phone)
+    return tickets.issue_tickets(session, scheme, prescriber, [holder], issued_on)[0]
 
 
-def _next_serial(session: Session) -> int:
-    return (session.scalar(sa.select(sa.func.count(Ticket.id))) or 0) + 1
+def _register_with_interview(
+    session: Session, scheme: Scheme, epm: Organisation, animator: User | None, ticket: Ticket, on: dt.date,
+    path_numbers: tuple[int, ...] | None = None, projects: str = "", levels: enrolment.InitialLevels | None = None,
+) -> Enrolment:
+    done = enrolment.register_ticket(session, epm, animator, ticket.reference, ticket.last_name, ticket.birth_date, on)
+    done.enrolment.registered_at = _at(on, 10)
+    offered = {m.number: m.id for m in enrolment.offered_modules(session, epm.id)}
+    numbers = path_numbers or tuple(sorted(offered))[: scheme.modules_to_choose]
+    enrolment.record_interview(session, scheme, done.enrolment, animator, on, projects,
+                               [offered[n] for n in numbers], levels or {})
+    return done.enrolment
+
+
+def _workshops(
+    session: Session, scheme: Scheme, epm: Organisation, animator: User | None, learner: Enrolment,
+    days: list[dt.date], attended: int, path_ids: list[int],
+) -> list[WorkshopSession]:
+    """Workshops on ``days`` following the learner's path; the first ``attended`` marked present."""
+    planned = []
+    for index, day in enumerate(days):
+        workshop = enrolment.plan_session(session, scheme, epm, animator, path_ids[index % len(path_ids)], _at(day, 9))
+        enrolment.book(session, workshop, learner)
+        if index < attended:
+            enrolment.record_attendance(session, workshop, {learner.id: AttendanceStatus.PRESENT}, animator,
+                                        workshop.ends_at)
+        planned.append(workshop)
+    return planned
 
 
 def create_stories(
     session: Session, orgs: dict[str, Organisation], users: dict[str, User], today: dt.date | None = None
 ) -> None:
+    """Every ticket goes through the services an EPM and a prescriber use: issue, register, interview,
+    plan, book, attendance."""
     today = today or local_today()
     scheme = load_scheme_config(session, "ticket-net-lot")
     animator = users["animateur.cahors"]
     marie = users["marie.dupont"]
-    modules = {m.number: m for m in session.scalars(sa.select(Module))}
     framework = latest_framework(session, B2I_CODE)
     competences = {
         c.code: c for c in session.scalars(sa.select(Competence).where(Competence.framework_id == framework.id))
     } if framework else {}
-    serial = _next_serial(session)
 
-    # Tickets at every stage, for the prescribers' and the coordinator's pages.
-    for first, last, born, commune, public, prescriber, months_ago, stage in OTHER_TICKETS:
-        ticket = _ticket(scheme, serial, orgs[prescriber], add_months(today, -months_ago), first_name=first,
-                         last_name=last, birth_date=born, commune=commune, public_category=public)
-        serial += 1
-        ticket.status = TicketStatus.IN_PROGRESS.value if stage is TicketStatus.EXPIRED else stage.value
+    # Tickets at every stage, for the prescribers', the animators' and the coordinator's pages.
+    for first, last, born, commune, public, prescriber, days_ago, stage, epm_code in OTHER_TICKETS:
+        issued = today - dt.timedelta(days=days_ago)
+        ticket = _issue(session, scheme, orgs[prescriber], issued, first, last, born, commune, public)
         if stage is TicketStatus.CANCELLED:
-            ticket.cancelled_at = utcnow()
-        session.add(ticket)
-        if stage in (TicketStatus.REGISTERED, TicketStatus.IN_PROGRESS, TicketStatus.COMPLETED, TicketStatus.EXPIRED):
-            epm = orgs["epm-figeac"] if commune == "Figeac" else orgs["epm-gourdon"] if commune == "Gourdon" else (
-                orgs["epm-cahors"])
-            learner = account_services.create_user(
-                session, f"{first}.{last}".lower().replace("è", "e"), first_name=first, last_name=last)
-            account_services.add_membership(session, learner, epm, Role.BENEFICIARY)
-            session.flush()
-            ticket.beneficiary_id = learner.id
-            session.add(Enrolment(ticket=ticket, epm_id=epm.id, learner_id=learner.id,
-                                  active=stage is not TicketStatus.COMPLETED))
+            tickets.cancel_ticket(session, ticket, today)
+        if epm_code is None:
+            continue
+        epm = orgs[epm_code]
+        on = issued + dt.timedelta(days=12)
+        learner = _register_with_interview(session, scheme, epm, animator if epm_code == "epm-cahors" else None,
+                                           ticket, on, projects=f"{first} veut se servir d'internet au quotidien.")
+        attended = ATTENDED.get(stage, 0)
+        if attended:
+            path_ids = [m.id for m in enrolment.offered_modules(session, epm.id)][: scheme.modules_to_choose]
+            _workshops(session, scheme, epm, None, learner,
+                       [on + dt.timedelta(days=7 * (i + 1)) for i in range(attended)], attended, path_ids)
 
     # Marie Dupont: a CAF ticket, registered at Cahors, 4 workshops attended, 2 to come.
     issued = today - dt.timedelta(days=75)
-    ticket = _ticket(scheme, serial, orgs["caf46"], issued, first_name=marie.first_name, last_name=marie.last_name,
-                     birth_date=dt.date(1956, 4, 12), commune="Cahors", public_category="seniors",
-                     phone="06 12 34 56 78")
-    ticket.status = TicketStatus.IN_PROGRESS.value
-    ticket.beneficiary_id = marie.id
-    session.add(ticket)
+    ticket = _issue(session, scheme, orgs["caf46"], issued, marie.first_name, marie.last_name, dt.date(1956, 4, 12),
+                    "Cahors", "seniors", phone="06 12 34 56 78")
+    ticket.beneficiary_id = marie.id  # her demo account already exists
     path_numbers = (1, 2, 3, 5, 4, 6, 7, 13, 9, 10)
-    enrolment = Enrolment(
-        ticket=ticket, epm_id=orgs["epm-cahors"].id, learner_id=marie.id, registered_by_id=animator.id,
-        registered_at=_at(issued + dt.timedelta(days=10), 10),
-        interview=PositioningInterview(
-            held_on=issued + dt.timedelta(days=10), animator_id=animator.id,
-            projects="Écrire à mes petits-enfants et faire mes démarches en ligne toute seule.",
-        ),
-        path=[PathModule(module_id=modules[n].id, position=i) for i, n in enumerate(path_numbers)],
-    )
-    session.add(enrolment)
-    session.flush()
+    levels = {competences[code].id: (Level.NOT_YET, Level.NOT_YET) for code in ("D1.1", "D1.2", "D5.1", "D5.2", "D2.1")
+              if code in competences}
+    interview_day = issued + dt.timedelta(days=10)
+    marie_enrolment = _register_with_interview(
+        session, scheme, orgs["epm-cahors"], animator, ticket, interview_day, path_numbers,
+        "Écrire à mes petits-enfants et faire mes démarches en ligne toute seule.", levels)
+    modules = {m.number: m.id for m in enrolment.offered_modules(session, orgs["epm-cahors"].id)}
+    days = [issued + dt.timedelta(days=17 + 7 * i) for i in range(4)] + [
+        today + dt.timedelta(days=2 + 7 * i) for i in range(2)]
+    sessions = _workshops(session, scheme, orgs["epm-cahors"], animator, marie_enrolment, days, 4,
+                          [modules[n] for n in path_numbers])
 
-    sessions: list[WorkshopSession] = []
-    for index, number in enumerate(path_numbers[:6]):
-        day = issued + dt.timedelta(days=17 + 7 * index) if index < 4 else today + dt.timedelta(days=2 + 7 * (index - 4))
-        workshop = WorkshopSession(epm_id=orgs["epm-cahors"].id, module_id=modules[number].id,
-                                   animator_id=animator.id, starts_at=_at(day, 9), duration_minutes=120,
-                                   capacity=5)
-        workshop.attendances = [Attendance(
-            enrolment_id=enrolment.id,
-            status=AttendanceStatus.PRESENT.value if index < 4 else AttendanceStatus.EXPECTED.value,
-            recorded_by_id=animator.id if index < 4 else None,
-            recorded_at=_at(day, 11) if index < 4 else None,
-        )]
-        sessions.append(workshop)
-    session.add_all(sessions)
-    session.flush()
-
-    # Her positioning (self voice) and what her animator validated at the workshops.
-    start = _at(issued + dt.timedelta(days=10), 10)
-    for code in ("D1.1", "D1.2", "D5.1", "D5.2", "D2.1"):
-        if code in competences:
-            session.add(Assessment(learner_id=marie.id, competence_id=competences[code].id, voice=Voice.SELF.value,
-                                   level=Level.NOT_YET.value, assessor_id=marie.id, created_at=start))
+    # What her animator validated at the workshops (the animator's grid, one row per judgement).
     validated = (("D1.1", 0, Level.IN_PROGRESS), ("D1.1", 1, Level.ACQUIRED), ("D1.2", 1, Level.ACQUIRED),
                  ("D1.3", 1, Level.IN_PROGRESS), ("D5.1", 2, Level.ACQUIRED), ("D5.2", 3, Level.IN_PROGRESS))
     for code, index, level in validated:
