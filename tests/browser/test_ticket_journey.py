@@ -64,6 +64,7 @@ def test_prescriber_to_learner_journey(page: Any) -> None:
     boxes = page.locator("input[name=modules]")
     for index in range(10):
         boxes.nth(index).check()
+    assert page.locator("#path-count").inner_text() == "Modules choisis : 10 sur 10"
     assert_accessible(page)
     page.get_by_role("button", name="Enregistrer l'entretien").click()
     assert "L'entretien de positionnement est enregistré" in page.locator(".flash").inner_text()
