@@ -169,6 +169,7 @@ def test_plan_book_attend_and_print_the_sheet(client: Any, login_as: Any, db_ses
     workshop = db_session.scalar(sa.select(WorkshopSession).where(WorkshopSession.epm_id == epm.id))
     assert workshop.starts_at == dt.datetime.combine(day, dt.time(9, 30), tzinfo=LOCAL_TZ)
     assert workshop.animator_id == animator.id and workshop.duration_minutes == 120
+    assert module.title in client.get("/epm/ateliers").get_data(as_text=True)
     page = client.get(f"/epm/ateliers/{workshop.id}").get_data(as_text=True)
     assert "Fabre Anne" in page and "Salvat Marc" in page
     for person in (first, second):

@@ -42,7 +42,8 @@ class InterviewForm(FlaskForm):
 class PlanForm(EpmChoice, FlaskForm):
     module = SelectField(_l("Module"), coerce=int, validators=[InputRequired(_l("Choisissez le module."))])
     day = DateField(_l("Date"), format=DATE_FORMATS, validators=[InputRequired(_l("Écrivez la date de l'atelier."))])
-    start = TimeField(_l("Heure de début"), validators=[InputRequired(_l("Écrivez l'heure de début, par exemple 09:30."))])
+    start = TimeField(_l("Heure de début"), validators=[
+        InputRequired(_l("Écrivez l'heure de début, par exemple 09:30."))])
     capacity = IntegerField(_l("Nombre de places"), validators=[
         InputRequired(_l("Écrivez le nombre de places.")), NumberRange(min=1, max=99)])
 

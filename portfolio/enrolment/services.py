@@ -329,7 +329,8 @@ def load_session(session: Session, session_id: int) -> WorkshopSession | None:
 def sessions_of(session: Session, epm_id: int, since: dt.datetime, until: dt.datetime | None = None
                 ) -> list[tuple[WorkshopSession, int]]:
     """The EPM's workshops from ``since`` (to ``until``), with the number of learners booked."""
-    booked = sa.select(sa.func.count(Attendance.id)).where(Attendance.session_id == WorkshopSession.id).scalar_subquery()
+    booked = (sa.select(sa.func.count(Attendance.id)).where(Attendance.session_id == WorkshopSession.id)
+              .scalar_subquery())
     query = (sa.select(WorkshopSession, booked).options(joinedload(WorkshopSession.module))
              .where(WorkshopSession.epm_id == epm_id, WorkshopSession.starts_at >= since)
              .order_by(WorkshopSession.starts_at))

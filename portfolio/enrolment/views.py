@@ -4,6 +4,7 @@ interview, workshops (plan, book, attendance, attendance sheet) and the attendan
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from competences.models import Level
+from competences.models import Competence, Level
 from portfolio import navigation
 from portfolio.audit import services as audit
 from portfolio.auth import cards
@@ -156,7 +157,7 @@ def interview(enrolment_id: int) -> Response | str:
             form.held_on.data = local_today()
     stored = services.initial_levels(db.session, enrolment.learner_id) if enrolment.learner_id else {}
     chosen = _levels_from(request.form, competences) if request.method == "POST" else {
-        cid: tuple(Level(v) if v else None for v in pair) for cid, pair in stored.items()}
+        cid: (_level(animator or ""), _level(learner or "")) for cid, (animator, learner) in stored.items()}
     refusal = None
     if form.validate_on_submit():
         try:
@@ -172,16 +173,18 @@ def interview(enrolment_id: int) -> Response | str:
                            chosen=chosen, levels=LEVEL_LABELS, refusal=refusal, wanted=scheme.modules_to_choose)
 
 
-def _levels_from(data: dict[str, str] | object, competences: list) -> dict[int, tuple[Level | None, Level | None]]:
-    values = {level.value for level in Level}
-    found = {}
+def _levels_from(form: Mapping[str, str], competences: list[Competence]) -> services.InitialLevels:
+    """The levels chosen in the interview's grid: ``level-animator-<id>`` and ``level-self-<id>``."""
+    found: dict[int, tuple[Level | None, Level | None]] = {}
     for competence in competences:
-        pair = tuple(
-            Level(raw) if (raw := data.get(f"level-{voice}-{competence.id}", "")) in values else None  # type: ignore[attr-defined]
-            for voice in ("animator", "self"))
-        if any(pair):
-            found[competence.id] = pair
-    return found  # type: ignore[return-value]
+        animator, learner = (_level(form.get(f"level-{voice}-{competence.id}", "")) for voice in ("animator", "self"))
+        if animator or learner:
+            found[competence.id] = (animator, learner)
+    return found
+
+
+def _level(raw: str) -> Level | None:
+    return Level(raw) if raw in {level.value for level in Level} else None
 
 
 # --- Workshops --------------------------------------------------------------------------------------

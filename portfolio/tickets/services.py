@@ -294,8 +294,8 @@ def list_tickets(
     words = search.strip()
     if words:
         like = f"%{words.lower()}%"
-        conditions.append(sa.or_(sa.func.lower(Ticket.last_name).like(like), sa.func.lower(Ticket.first_name).like(like),
-                                 sa.func.lower(Ticket.reference).like(like)))
+        conditions.append(sa.or_(*(sa.func.lower(column).like(like)
+                                   for column in (Ticket.last_name, Ticket.first_name, Ticket.reference))))
     total = session.scalar(sa.select(sa.func.count(Ticket.id)).where(*conditions)) or 0
     tickets = list(session.scalars(
         sa.select(Ticket).where(*conditions).order_by(Ticket.issued_on.desc(), Ticket.id.desc())
