@@ -72,3 +72,16 @@ def test_reasons() -> None:
 def test_check_letters_avoid_ambiguous_characters() -> None:
     assert not set("IOU") & set(reference.CHECK_ALPHABET)
     assert len(reference.CHECK_ALPHABET) == 23
+
+
+@given(references)
+def test_parse_gives_back_what_was_made(text: str) -> None:
+    parsed = reference.parse(text)
+    assert str(parsed) == text
+    assert reference.make_reference(parsed.department, parsed.year, parsed.serial) == text
+
+
+@given(st.integers(1, 999_998))
+def test_neighbouring_serials_never_share_a_reference(serial: int) -> None:
+    first, second = (reference.make_reference("46", 2026, s) for s in (serial, serial + 1))
+    assert first != second and first[-1] != second[-1]  # consecutive serials differ in their check letter too
