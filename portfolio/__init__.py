@@ -23,6 +23,9 @@ FEATURES: tuple[str, ...] = (
     "core",
     "auth",
     "home",
+    "journal",
+    "showcase",
+    "privacy",
 )
 
 

@@ -22,8 +22,28 @@ from tests import factories
 # How to fill in a URL's arguments for the walk: argument name -> a function of the session and a
 # context (``people``: one user per role; ``role`` and ``user``: who walks) returning a value the walker
 # may see when its role allows the view. Features that add routes with arguments add them here.
+def _journal(session: Session, ctx: dict[str, Any]) -> tuple[Any, Any]:
+    """A learner and an entry the walker may read (their own, their EPM's learner's, or consented)."""
+    if "journal" not in ctx:
+        role = ctx["role"] if ctx["role"] in (Role.BENEFICIARY, Role.ANIMATOR, Role.ASSESSOR) else Role.BENEFICIARY
+        reader = ctx["user"] if ctx["role"] is role else ctx["people"][Role.BENEFICIARY]
+        ctx["journal"] = factories.readable_journal_for(session, reader, role)
+    return ctx["journal"]
+
+
+def _photo(session: Session, ctx: dict[str, Any]) -> int:
+    from portfolio.journal.storage import FolderStorage
+
+    entry = _journal(session, ctx)[1]
+    return int(factories.photo(session, FolderStorage(ctx["app"].config["UPLOAD_DIR"]), entry).id)
+
+
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
+    "entry_id": lambda session, ctx: _journal(session, ctx)[1].id,
+    "owner_id": lambda session, ctx: _journal(session, ctx)[0].id,
+    "photo_id": _photo,
+    "size": lambda session, ctx: "miniature",
 }
 
 
@@ -60,7 +80,7 @@ def test_walk_every_get_route(app: Flask, client: Any, login_as: Any, people: di
                               db_session: Session, role: Role | None) -> None:
     if role is not None:
         login_as(user=people[role])
-    ctx = {"people": people, "role": role, "user": people[role] if role else None}
+    ctx = {"people": people, "role": role, "user": people[role] if role else None, "app": app}
     problems = []
     for rule in routes(app):
         if "GET" not in (rule.methods or ()):

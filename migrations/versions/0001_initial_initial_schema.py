@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-29 08:52:12.847332
+Create Date: 2026-11-29 09:12:07.067009
 """
 
 from __future__ import annotations
@@ -374,6 +374,7 @@ def upgrade() -> None:
     sa.Column('entry_date', sa.Date(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('visibility', sa.String(length=10), nullable=False),
+    sa.Column('in_portfolio', sa.Boolean(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=True),
     sa.Column('module_id', sa.Integer(), nullable=True),
     sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
