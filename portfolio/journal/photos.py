@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "MPO"})  # MPO: JPEG with a second frame (some phones)
+OPENERS = ("JPEG", "PNG", "WEBP")
+ACCEPTED_FORMATS = frozenset({*OPENERS, "MPO"})  # MPO: a JPEG with a second frame (some phones write it)
 MAX_SIDE = 1600
 THUMBNAIL_SIDE = 480
 MAX_PIXELS = 50_000_000  # larger than any phone photo; protects the server from "decompression bombs"
 JPEG_QUALITY = 82
 
 
-class PhotoRejected(ValueError):
+class PhotoRejected(Exception):
     """The file cannot be used as a photo; ``message`` says why, in plain French."""
 
     def __init__(self, message: str) -> None:
@@ -66,17 +67,17 @@ def process_photo(data: bytes, max_bytes: int) -> ProcessedPhoto:
 def _open(data: bytes) -> Image.Image:
     not_a_photo = str(_l("Ce fichier n'est pas une photo que nous savons lire. Choisissez une photo JPEG, PNG "
                          "ou WebP."))
+    too_large = str(_l("Cette image est trop grande. Choisissez une photo plus petite."))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
+            image = Image.open(io.BytesIO(data), formats=OPENERS)
             if image.width * image.height > MAX_PIXELS:
-                raise PhotoRejected(str(_l("Cette image est trop grande. Choisissez une photo plus petite.")))
+                raise PhotoRejected(too_large)
             image.load()
-    except PhotoRejected:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
-            SyntaxError, ValueError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoRejected(too_large) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise PhotoRejected(not_a_photo) from exc
     if image.format not in ACCEPTED_FORMATS:
         raise PhotoRejected(not_a_photo)

@@ -71,6 +71,10 @@ def save_entry(
         session.add(entry)
     elif entry.owner_id != owner.id:
         raise PermissionError("only the owner writes an entry")
+    else:
+        unloaded = sa.inspect(entry).unloaded & {"tags", "competences"}
+        if unloaded:
+            session.refresh(entry, sorted(unloaded))
     entry.title = data.title.strip()[:TITLE_LENGTH]
     entry.body_md = data.body_md.replace("\r\n", "\n")
     entry.body_html = render_markdown(entry.body_md)
