@@ -19,12 +19,17 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, g
+import sqlalchemy as sa
+from flask import abort, g, has_app_context
 from flask_babel import gettext
 from flask_login import current_user
 
 from portfolio.auth.models import Role
-from portfolio.extensions import login_manager
+from portfolio.db import utcnow
+from portfolio.enrolment.models import Enrolment
+from portfolio.extensions import db, login_manager
+from portfolio.journal.models import EntryStatus, Visibility
+from portfolio.sharing.models import Consent, ConsentScope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,13 +142,11 @@ def readable_visibilities(user: Any, owner_id: int) -> frozenset[str]:
     the staff of an organisation holding a valid consent of scope ``journal`` or ``full`` read what is
     open to consented organisations. Prescribers and the coordination never read journals.
     """
-    from portfolio.journal.models import Visibility
-
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     if user.id == owner_id:
         return frozenset(v.value for v in Visibility)
-    cache = g.setdefault("_readable_visibilities", {}) if _has_app_context() else {}
+    cache = g.setdefault("_readable_visibilities", {}) if has_app_context() else {}
     key = (user.id, owner_id)
     if key not in cache:
         allowed: set[str] = set()
@@ -156,18 +159,7 @@ def readable_visibilities(user: Any, owner_id: int) -> frozenset[str]:
     return result
 
 
-def _has_app_context() -> bool:
-    from flask import has_app_context
-
-    return has_app_context()
-
-
 def _animates_an_epm_of(user: Any, owner_id: int) -> bool:
-    import sqlalchemy as sa
-
-    from portfolio.enrolment.models import Enrolment
-    from portfolio.extensions import db
-
     epm_ids = [m.organisation_id for m in user.memberships if m.role == Role.ANIMATOR]
     if not epm_ids:
         return False
@@ -180,12 +172,6 @@ def _holds_journal_consent(user: Any, owner_id: int) -> bool:
     """A valid consent (not revoked, within its dates) of scope journal or full, given by the owner to
     an organisation where this person works. Issue 6 builds how consents are given and revoked; this
     reads the ``Consent`` rows only."""
-    import sqlalchemy as sa
-
-    from portfolio.db import utcnow
-    from portfolio.extensions import db
-    from portfolio.sharing.models import Consent, ConsentScope
-
     org_ids = [m.organisation_id for m in user.memberships if m.role in (Role.ANIMATOR, Role.ASSESSOR)]
     if not org_ids:
         return False
@@ -209,7 +195,8 @@ def can_read_entry(user: Any, entry: Any) -> bool:
         return False
     if entry.owner_id == user.id:
         return True
-    return entry.status == "published" and entry.visibility in readable_visibilities(user, entry.owner_id)
+    published = entry.status == EntryStatus.PUBLISHED.value
+    return published and entry.visibility in readable_visibilities(user, entry.owner_id)
 
 
 def can_edit_entry(user: Any, entry: Any) -> bool:

@@ -19,6 +19,7 @@ from portfolio.auth.models import Role, User
 from portfolio.permissions import access_of
 from tests import factories
 
+
 # How to fill in a URL's arguments for the walk: argument name -> a function of the session and a
 # context (``people``: one user per role; ``role`` and ``user``: who walks) returning a value the walker
 # may see when its role allows the view. Features that add routes with arguments add them here.

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, gettext as _, lazy_gettext as _l
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
-from wtforms.fields.choices import SelectChoice
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from portfolio import navigation, permissions
 from portfolio.audit import services as audit
