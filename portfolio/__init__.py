@@ -26,6 +26,9 @@ FEATURES: tuple[str, ...] = (
     "tickets",
     "enrolment",
     "catalogue",
+    "journal",
+    "showcase",
+    "privacy",
 )
 
 

@@ -84,6 +84,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_REFRESH_EACH_REQUEST": True,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
+        "PHOTO_MAX_MB": _env_int("PHOTO_MAX_MB", 10),
         # Internationalisation: French first, English second.
         "LANGUAGES": ("fr", "en"),
         "BABEL_DEFAULT_LOCALE": "fr",

@@ -19,11 +19,17 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+import sqlalchemy as sa
+from flask import abort, g, has_app_context
+from flask_babel import gettext
 from flask_login import current_user
 
 from portfolio.auth.models import Role
-from portfolio.extensions import login_manager
+from portfolio.db import utcnow
+from portfolio.enrolment.models import Enrolment
+from portfolio.extensions import db, login_manager
+from portfolio.journal.models import EntryStatus, Visibility
+from portfolio.sharing.models import Consent, ConsentScope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +75,30 @@ def signed_in(view: F) -> F:
     return _guarded(view, Access())
 
 
+def signed_in_api(*roles: Role) -> Callable[[F], F]:
+    """For JSON endpoints called by scripts: a signed-out caller gets 401 (never a redirect to the
+    sign-in page), so that the page can keep what the person typed and ask them to sign in again.
+    Mark the view ``csrf.exempt`` and call ``csrf.protect()`` in it: the session is checked before the
+    CSRF token, which an expired session no longer matches."""
+
+    access = Access(roles=frozenset(roles) if roles else None)
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return {"error": "signed_out", "message": gettext(
+                    "Votre session a expiré. Votre texte est gardé : reconnectez-vous pour continuer.")}, 401
+            if not access.allows(current_user):
+                abort(404)
+            return view(*args, **kwargs)
+
+        _mark(wrapped, access)
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
 def role_required(*roles: Role) -> Callable[[F], F]:
     if not roles:
         raise ValueError("role_required needs at least one role")
@@ -110,6 +140,74 @@ def can_follow_ticket(user: Any, ticket: Any) -> bool:
 
 def can_issue_for(user: Any, prescriber_id: int) -> bool:
     return is_staff_of(user, prescriber_id, Role.PRESCRIBER)
+def readable_visibilities(user: Any, owner_id: int) -> frozenset[str]:
+    """Which published journal entries of ``owner_id`` this person may read, as a set of visibilities.
+
+    The one place that says who reads a journal; everything else (``can_read_entry``, the journal
+    pages, photos) asks it. The owner reads everything, drafts included (see ``can_read_entry``);
+    the animators of an EPM where the owner is (or was) enrolled read what is shared with the EPM;
+    the staff of an organisation holding a valid consent of scope ``journal`` or ``full`` read what is
+    open to consented organisations. Prescribers and the coordination never read journals.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    if user.id == owner_id:
+        return frozenset(v.value for v in Visibility)
+    cache = g.setdefault("_readable_visibilities", {}) if has_app_context() else {}
+    key = (user.id, owner_id)
+    if key not in cache:
+        allowed: set[str] = set()
+        if _animates_an_epm_of(user, owner_id):
+            allowed.add(Visibility.EPM.value)
+        if _holds_journal_consent(user, owner_id):
+            allowed.add(Visibility.CONSENTED.value)
+        cache[key] = frozenset(allowed)
+    result: frozenset[str] = cache[key]
+    return result
+
+
+def _animates_an_epm_of(user: Any, owner_id: int) -> bool:
+    epm_ids = [m.organisation_id for m in user.memberships if m.role == Role.ANIMATOR]
+    if not epm_ids:
+        return False
+    return db.session.scalar(
+        sa.select(sa.func.count(Enrolment.id)).where(Enrolment.learner_id == owner_id, Enrolment.epm_id.in_(epm_ids))
+    ) > 0
+
+
+def _holds_journal_consent(user: Any, owner_id: int) -> bool:
+    """A valid consent (not revoked, within its dates) of scope journal or full, given by the owner to
+    an organisation where this person works. Issue 6 builds how consents are given and revoked; this
+    reads the ``Consent`` rows only."""
+    org_ids = [m.organisation_id for m in user.memberships if m.role in (Role.ANIMATOR, Role.ASSESSOR)]
+    if not org_ids:
+        return False
+    now = utcnow()
+    return db.session.scalar(
+        sa.select(sa.func.count(Consent.id)).where(
+            Consent.owner_id == owner_id, Consent.organisation_id.in_(org_ids),
+            Consent.scope.in_([ConsentScope.JOURNAL.value, ConsentScope.FULL.value]),
+            Consent.revoked_at.is_(None), Consent.starts_at <= now, Consent.ends_at > now,
+        )
+    ) > 0
+
+
+def can_read_journal(user: Any, owner_id: int) -> bool:
+    return bool(readable_visibilities(user, owner_id))
+
+
+def can_read_entry(user: Any, entry: Any) -> bool:
+    """The owner reads every entry of theirs; others only published entries their visibility allows."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if entry.owner_id == user.id:
+        return True
+    published = entry.status == EntryStatus.PUBLISHED.value
+    return published and entry.visibility in readable_visibilities(user, entry.owner_id)
+
+
+def can_edit_entry(user: Any, entry: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and entry.owner_id == user.id
 
 
 def can_administer(user: Any) -> bool:
@@ -128,4 +226,7 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "can_follow_ticket": can_follow_ticket,
     "can_administer": can_administer,
     "can_coordinate": can_coordinate,
+    "can_read_journal": can_read_journal,
+    "can_read_entry": can_read_entry,
+    "can_edit_entry": can_edit_entry,
 }

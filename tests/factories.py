@@ -138,3 +138,56 @@ def epm(session: Session, offering: range | list[int] = range(1, 13), **fields: 
     """An EPM offering the modules numbered ``offering``."""
     wanted = set(offering)
     return organisation(session, OrgKind.EPM, modules=[m for m in modules(session) if m.number in wanted], **fields)
+# --- The journal -------------------------------------------------------------------------------
+
+
+def jpeg_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 120, 40)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def journal_entry(session: Session, owner: User, **fields: Any) -> Any:
+    from portfolio.journal.models import EntryStatus, JournalEntry, Visibility
+    from portfolio.markdown import render_markdown
+
+    n = _n()
+    body = fields.pop("body_md", f"Texte numéro {n}")
+    values: dict[str, Any] = {
+        "owner_id": owner.id, "title": f"Texte {n}", "body_md": body, "body_html": render_markdown(body),
+        "entry_date": dt.date.today(), "status": EntryStatus.PUBLISHED.value, "visibility": Visibility.PRIVATE.value,
+    }
+    values.update(fields)
+    entry = JournalEntry(**values)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def photo(session: Session, storage: Any, entry: Any, alt_text: str = "Une photo") -> Any:
+    from portfolio.journal import services
+    from portfolio.journal.photos import process_photo
+
+    return services.add_photo(session, storage, entry, process_photo(jpeg_bytes(), 10 * 1024 * 1024), alt_text)
+
+
+def readable_journal_for(session: Session, reader: User, role: Role) -> tuple[User, Any]:
+    """A learner and a published entry that ``reader`` may read in that role (own, EPM, or consent)."""
+    from portfolio.journal.models import Visibility
+    from portfolio.sharing.models import Consent, ConsentScope
+
+    if role is Role.BENEFICIARY:
+        return reader, journal_entry(session, reader)
+    learner = user(session, Role.BENEFICIARY)
+    org = reader.memberships[0].organisation
+    if role is Role.ANIMATOR:
+        enrolment(session, ticket(session), org, learner)
+        return learner, journal_entry(session, learner, visibility=Visibility.EPM.value)
+    session.add(Consent(owner_id=learner.id, organisation_id=org.id, scope=ConsentScope.JOURNAL.value,
+                        ends_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30), text_hash="0" * 64))
+    session.flush()
+    return learner, journal_entry(session, learner, visibility=Visibility.CONSENTED.value)

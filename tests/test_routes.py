@@ -42,6 +42,20 @@ def _enrolment(session: Session, ctx: dict[str, Any]) -> Any:
     """A ticket of the walkers' prescriber, registered at the walkers' EPM."""
     ticket = factories.ticket(session, _org_of(ctx, Role.PRESCRIBER))
     return factories.enrolment(session, ticket, _org_of(ctx, Role.ANIMATOR), factories.user(session))
+def _journal(session: Session, ctx: dict[str, Any]) -> tuple[Any, Any]:
+    """A learner and an entry the walker may read (their own, their EPM's learner's, or consented)."""
+    if "journal" not in ctx:
+        role = ctx["role"] if ctx["role"] in (Role.BENEFICIARY, Role.ANIMATOR, Role.ASSESSOR) else Role.BENEFICIARY
+        reader = ctx["user"] if ctx["role"] is role else ctx["people"][Role.BENEFICIARY]
+        ctx["journal"] = factories.readable_journal_for(session, reader, role)
+    return ctx["journal"]
+
+
+def _photo(session: Session, ctx: dict[str, Any]) -> int:
+    from portfolio.journal.storage import FolderStorage
+
+    entry = _journal(session, ctx)[1]
+    return int(factories.photo(session, FolderStorage(ctx["app"].config["UPLOAD_DIR"]), entry).id)
 
 
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
@@ -50,6 +64,10 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "enrolment_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).id,
     "session_id": _once("workshop", lambda session, ctx: factories.workshop(
         session, _org_of(ctx, Role.ANIMATOR), factories.NOW).id),
+    "entry_id": lambda session, ctx: _journal(session, ctx)[1].id,
+    "owner_id": lambda session, ctx: _journal(session, ctx)[0].id,
+    "photo_id": _photo,
+    "size": lambda session, ctx: "miniature",
 }
 
 
@@ -86,7 +104,7 @@ def test_walk_every_get_route(app: Flask, client: Any, login_as: Any, people: di
                               db_session: Session, role: Role | None) -> None:
     if role is not None:
         login_as(user=people[role])
-    ctx = {"people": people, "role": role, "user": people[role] if role else None}
+    ctx = {"people": people, "role": role, "user": people[role] if role else None, "app": app}
     problems = []
     for rule in routes(app):
         if "GET" not in (rule.methods or ()):

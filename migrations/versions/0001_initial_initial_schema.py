@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-29 09:05:20.248514
+Create Date: 2026-11-29 09:39:28.652571
 """
 
 from __future__ import annotations
@@ -396,6 +396,7 @@ def upgrade() -> None:
     sa.Column('entry_date', sa.Date(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('visibility', sa.String(length=10), nullable=False),
+    sa.Column('in_portfolio', sa.Boolean(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=True),
     sa.Column('module_id', sa.Integer(), nullable=True),
     sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),

@@ -250,7 +250,8 @@ def _cohort(
                        body_html=body_html, entry_date=day,
                        status=(EntryStatus.PUBLISHED if published else EntryStatus.DRAFT).value,
                        visibility=rng.choice((Visibility.PRIVATE, Visibility.EPM, Visibility.EPM)).value,
-                       session_id=None, module_id=None, created_at=when, updated_at=when,
+                       in_portfolio=published and index % 3 == 0, session_id=None, module_id=None,
+                       created_at=when, updated_at=when,
                        published_at=when if published else None)
 
 

@@ -152,6 +152,7 @@ def create_stories(
         entry = JournalEntry(owner_id=marie.id, title=title, body_md=body, body_html=render_markdown(body),
                              entry_date=when.astimezone(LOCAL_TZ).date(), status=EntryStatus.PUBLISHED.value,
                              visibility=Visibility.EPM.value if index else Visibility.PRIVATE.value,
+                             in_portfolio=index > 0,
                              session_id=sessions[index].id, module_id=sessions[index].module_id,
                              created_at=when, updated_at=when, published_at=when)
         entry.tags = [EntryTag(tag=t) for t in tags]

@@ -53,6 +53,8 @@ class JournalEntry(Base):
     entry_date: Mapped[dt.date] = mapped_column(sa.Date)
     status: Mapped[str] = mapped_column(sa.String(10), default=EntryStatus.DRAFT.value)
     visibility: Mapped[str] = mapped_column(sa.String(10), default=Visibility.PRIVATE.value)
+    # Chosen by the owner to appear on their portfolio page (and its PDF).
+    in_portfolio: Mapped[bool] = mapped_column(default=False)
     session_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("workshop_session.id", ondelete="SET NULL"), index=True
     )

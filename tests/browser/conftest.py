@@ -8,6 +8,7 @@ Without Chromium the browser tests are skipped, except under CI (``CI`` set), wh
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -82,7 +83,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+def page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page in a new context (``page.context``). A test that causes network failures on purpose (offline,
+    expired session) names the console messages it expects with ``@pytest.mark.expected_console_errors(regex)``;
+    any other JavaScript or console error fails the test."""
+    marker = request.node.get_closest_marker("expected_console_errors")
+    expected = re.compile(marker.args[0]) if marker else None
     context = browser.new_context(base_url=live_server.url, locale="fr-FR")
     context.set_default_timeout(10_000)
     opened = context.new_page()
@@ -91,6 +97,7 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     opened.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     yield opened
     context.close()
+    errors = [e for e in errors if expected is None or not expected.search(e)]
     assert errors == [], f"JavaScript errors or console errors (CSP violations included): {errors}"
 
 
