@@ -23,6 +23,7 @@ FEATURES: tuple[str, ...] = (
     "core",
     "auth",
     "home",
+    "assessment",
 )
 
 

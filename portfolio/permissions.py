@@ -103,6 +103,19 @@ def can_manage_epm(user: Any, epm_id: int) -> bool:
     return is_staff_of(user, epm_id, Role.ANIMATOR)
 
 
+def can_assess_session(user: Any, workshop: Any) -> bool:
+    """The animators of a workshop's EPM fill its positioning sheet (the animator's voice)."""
+    return can_manage_epm(user, workshop.epm_id)
+
+
+def can_read_competences(user: Any, learner_id: int, enrolling_epm_ids: list[int]) -> bool:
+    """A learner's competence assessments: the learner, and the animators of an EPM where the learner is
+    (or was) enrolled."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.id == learner_id or any(can_manage_epm(user, epm_id) for epm_id in enrolling_epm_ids)
+
+
 def can_administer(user: Any) -> bool:
     return has_role(user, Role.ADMIN)
 
@@ -116,6 +129,8 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "has_role": has_role,
     "is_staff_of": is_staff_of,
     "can_manage_epm": can_manage_epm,
+    "can_assess_session": can_assess_session,
+    "can_read_competences": can_read_competences,
     "can_administer": can_administer,
     "can_coordinate": can_coordinate,
 }

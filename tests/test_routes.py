@@ -7,6 +7,7 @@ person without the role gets 404, so that the page does not reveal that it exist
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,8 +23,21 @@ from tests import factories
 # How to fill in a URL's arguments for the walk: argument name -> a function of the session and a
 # context (``people``: one user per role; ``role`` and ``user``: who walks) returning a value the walker
 # may see when its role allows the view. Features that add routes with arguments add them here.
+def _animator_epm(ctx: dict[str, Any]) -> Any:
+    return ctx["people"][Role.ANIMATOR].organisations_for(Role.ANIMATOR)[0]
+
+
+def _learner_of_the_animator(session: Session, ctx: dict[str, Any]) -> int:
+    learner = ctx["people"][Role.BENEFICIARY]
+    factories.enrolment(session, factories.ticket(session), _animator_epm(ctx), learner)
+    return learner.id
+
+
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
+    "workshop_id": lambda session, ctx: factories.workshop(
+        session, _animator_epm(ctx), dt.datetime.now(dt.timezone.utc)).id,
+    "learner_id": _learner_of_the_animator,
 }
 
 
