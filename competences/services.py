@@ -156,11 +156,12 @@ def latest_assessments(
 
 
 def history(session: Session, learner_id: int, competence_ids: Collection[int] | None = None) -> list[Assessment]:
-    """Every judgement on a learner, oldest first, with author, workshop and evidence loaded."""
+    """Every judgement on a learner, oldest first, with competence, author, workshop and evidence loaded."""
     query = (
         sa.select(Assessment)
         .where(Assessment.learner_id == learner_id)
         .options(
+            joinedload(Assessment.competence),
             joinedload(Assessment.assessor).lazyload(User.memberships),
             joinedload(Assessment.session).joinedload(WorkshopSession.module),
             selectinload(Assessment.evidence),

@@ -380,3 +380,29 @@ def test_positioning_sheet_pdf_holds_every_item_levels_dates_and_animators(clien
     login_as(user=learner)
     own = client.get("/moi/competences/feuille-de-positionnement.pdf")
     assert own.status_code == 200 and own.data.startswith(b"%PDF-")
+
+
+def test_learner_pages_queries_do_not_grow_with_history(client: Any, login_as: Any, db_session: Session,
+                                                        count_queries: Any) -> None:
+    small, big = make_workshop(db_session, present=1, name="EPM A"), make_workshop(db_session, present=1, name="EPM B")
+    competences.record_assessment(db_session, small.learners[0], small.competences["D1.1"], Voice.ANIMATOR,
+                                  Level.ACQUIRED, small.animator, at_session=small.workshop)
+    for competence in big.competences.values():
+        for level in (Level.NOT_YET, Level.IN_PROGRESS, Level.ACQUIRED):
+            for voice, by in ((Voice.SELF, big.learners[0]), (Voice.ANIMATOR, big.animator)):
+                competences.record_assessment(db_session, big.learners[0], competence, voice, level, by,
+                                              at_session=big.workshop if voice == Voice.ANIMATOR else None)
+    counts: dict[str, list[int]] = {"/moi/competences": [], "animator": []}
+    for case in (small, big):
+        login_as(user=case.learners[0])
+        with count_queries() as counter:
+            assert client.get("/moi/competences").status_code == 200
+        counts["/moi/competences"].append(counter.count)
+        client.post_form("/logout")
+        login_as(user=case.animator)
+        with count_queries() as counter:
+            assert client.get(f"/epm/apprenants/{case.learners[0].id}/competences").status_code == 200
+        counts["animator"].append(counter.count)
+        client.post_form("/logout")
+    assert counts["/moi/competences"][0] == counts["/moi/competences"][1] <= 13, counts
+    assert counts["animator"][0] == counts["animator"][1] <= 19, counts

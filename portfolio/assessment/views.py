@@ -202,9 +202,8 @@ def _learner_or_404(learner_id: int) -> User:
 def learner(learner_id: int) -> str:
     person = _learner_or_404(learner_id)
     profile = competences.learner_profile(db.session, person.id)
-    ids = list(profile.states) if profile is not None else []
     return render_template("assessment/learner.html", learner=person, profile=profile,
-                           history=competences.history(db.session, person.id, ids))
+                           history=competences.history(db.session, person.id))
 
 
 def _sheet_pdf(person: User) -> Response:
