@@ -66,7 +66,6 @@ def load_workshop(session: Session, workshop_id: int) -> WorkshopSession | None:
         .where(WorkshopSession.id == workshop_id)
         .options(
             joinedload(WorkshopSession.epm),
-            joinedload(WorkshopSession.animator),
             joinedload(WorkshopSession.module).selectinload(Module.suggested),
         )
     )
