@@ -35,7 +35,7 @@ def _learner_of_the_animator(session: Session, ctx: dict[str, Any]) -> int:
 
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
-    "workshop_id": lambda session, ctx: factories.workshop(
+    "session_id": lambda session, ctx: factories.workshop(
         session, _animator_epm(ctx), dt.datetime.now(dt.timezone.utc)).id,
     "learner_id": _learner_of_the_animator,
 }

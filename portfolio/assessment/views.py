@@ -83,10 +83,10 @@ def _form_levels() -> dict[services.Cell, str]:
     return levels
 
 
-@bp.route("/epm/ateliers/<int:workshop_id>/positionnement", methods=["GET", "POST"])
+@bp.route("/epm/ateliers/<int:session_id>/positionnement", methods=["GET", "POST"])
 @role_required(Role.ANIMATOR)
-def grid(workshop_id: int) -> Response | str | tuple[str, int]:
-    workshop = _workshop_or_404(workshop_id)
+def grid(session_id: int) -> Response | str | tuple[str, int]:
+    workshop = _workshop_or_404(session_id)
     extra, everything = _grid_columns()
     submitted: dict[services.Cell, str] = {}
     error = None
@@ -102,11 +102,11 @@ def grid(workshop_id: int) -> Response | str | tuple[str, int]:
         if not refused:
             recorded = sum(1 for s in saved if s.recorded)
             flash(ngettext("%(num)d niveau enregistré.", "%(num)d niveaux enregistrés.", recorded), "success")
-            return redirect(url_for(".grid", workshop_id=workshop.id, c=extra or None,
+            return redirect(url_for(".grid", session_id=workshop.id, c=extra or None,
                                     toutes="1" if everything else None))
         db.session.rollback()  # nothing half-saved: the animator sees the sheet again with what they chose
         error = refused[0].message
-        workshop = _workshop_or_404(workshop_id)
+        workshop = _workshop_or_404(session_id)
     sheet = services.session_grid(db.session, workshop, extra, everything)
     if sheet is None:
         abort(404)
@@ -116,11 +116,11 @@ def grid(workshop_id: int) -> Response | str | tuple[str, int]:
     return (page, 400) if error else page
 
 
-@bp.route("/epm/ateliers/<int:workshop_id>/positionnement/niveaux", methods=["POST"])
+@bp.route("/epm/ateliers/<int:session_id>/positionnement/niveaux", methods=["POST"])
 @role_required(Role.ANIMATOR)
-def save_cells(workshop_id: int) -> dict[str, Any]:
+def save_cells(session_id: int) -> dict[str, Any]:
     """JSON: ``{"cells": [{"learner": id, "competence": id, "level": "acquired"}, ...]}`` (see docs/competences.md)."""
-    workshop = _workshop_or_404(workshop_id)
+    workshop = _workshop_or_404(session_id)
     payload = request.get_json(silent=True)
     cells = payload.get("cells") if isinstance(payload, dict) else None
     if not isinstance(cells, list) or not 0 < len(cells) <= MAX_CELLS:

@@ -17,7 +17,9 @@ from portfolio.catalogue.models import Module
 from portfolio.catalogue.scheme import load_scheme_config
 from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, PositioningInterview, WorkshopSession
 from portfolio.orgs.models import Organisation
-from portfolio.tickets.models import TicketStatus
+from portfolio.tickets.models import Ticket, TicketStatus
+from portfolio.tickets.reference import make_reference
+from portfolio.timeutil import LOCAL_TZ, add_months
 
 # (username, first name, last name, birth date, commune, public, prescriber, self-declared levels at the interview)
 GROUP = (
@@ -26,6 +28,7 @@ GROUP = (
     ("lucie.cayla", "Lucie", "Cayla", dt.date(1979, 2, 11), "Arcambal", "femmes-isolees", "caf46",
      {"D1.1": Level.ACQUIRED, "D4.1": Level.IN_PROGRESS}),
 )
+FIRST_SERIAL = 800_001  # a range of their own: never one that the ticket counter hands out
 WORKSHOP_MODULE = 7  # "Effectuer des démarches administratives": D2.4, D2.3, D4.1 suggested
 # (username, competence, level) noted by the animator at yesterday's workshop.
 JUDGEMENTS = (
@@ -37,11 +40,13 @@ JUDGEMENTS = (
 )
 
 
+def _at(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+
+
 def create_competence_stories(
     session: Session, orgs: dict[str, Organisation], users: dict[str, User], today: dt.date
 ) -> None:
-    from portfolio.demo.stories import _at, _next_serial, _ticket
-
     framework = latest_framework(session, B2I_CODE)
     if framework is None:
         return
@@ -55,20 +60,23 @@ def create_competence_stories(
     session.add(workshop)
     session.flush()
 
-    people = {"marie.dupont": users["marie.dupont"]}
-    enrolments = [session.scalar(sa.select(Enrolment).where(Enrolment.learner_id == users["marie.dupont"].id))]
-    serial = _next_serial(session)
-    interview_day = today - dt.timedelta(days=12)
-    for username, first, last, born, commune, public, prescriber, declared in GROUP:
+    marie = session.scalar(sa.select(Enrolment).where(Enrolment.learner_id == users["marie.dupont"].id,
+                                                      Enrolment.epm_id == cahors.id))
+    people = {"marie.dupont": users["marie.dupont"]} if marie is not None else {}
+    enrolments = [marie] if marie is not None else []
+    interview_day, issued_on = today - dt.timedelta(days=12), today - dt.timedelta(days=20)
+    for serial, (username, first, last, born, commune, public, prescriber, declared) in enumerate(GROUP, FIRST_SERIAL):
         learner = account_services.create_user(session, username, first_name=first, last_name=last)
         account_services.add_membership(session, learner, cahors, Role.BENEFICIARY)
-        ticket = _ticket(scheme, serial, orgs[prescriber], today - dt.timedelta(days=20), first_name=first,
-                         last_name=last, birth_date=born, commune=commune, public_category=public)
-        serial += 1
-        ticket.status = TicketStatus.IN_PROGRESS.value
-        session.add(ticket)
         session.flush()
-        ticket.beneficiary_id = learner.id
+        ticket = Ticket(
+            reference=make_reference("46", issued_on.year, serial), prescriber_id=orgs[prescriber].id,
+            issued_on=issued_on, expires_on=add_months(issued_on, scheme.validity_months) - dt.timedelta(days=1),
+            value_cents=scheme.value_cents, hours=scheme.hours, sessions=scheme.sessions,
+            session_minutes=scheme.session_minutes, first_name=first, last_name=last, birth_date=born,
+            commune=commune, public_category=public, status=TicketStatus.IN_PROGRESS.value, beneficiary_id=learner.id,
+        )
+        session.add(ticket)
         enrolment = Enrolment(ticket=ticket, epm_id=cahors.id, learner_id=learner.id, registered_by_id=animator.id,
                               registered_at=_at(interview_day, 10),
                               interview=PositioningInterview(held_on=interview_day, animator_id=animator.id,
@@ -88,5 +96,6 @@ def create_competence_stories(
     session.flush()
     noted_at = workshop.starts_at + dt.timedelta(minutes=100)
     for username, code, level in JUDGEMENTS:
-        competences.record_assessment(session, people[username], codes[code], Voice.ANIMATOR, level, animator,
-                                      at_session=workshop, at=noted_at)
+        if username in people:
+            competences.record_assessment(session, people[username], codes[code], Voice.ANIMATOR, level, animator,
+                                          at_session=workshop, at=noted_at)

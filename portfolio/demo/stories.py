@@ -14,7 +14,6 @@ from portfolio.auth.models import Role, User
 from portfolio.catalogue.models import Module
 from portfolio.catalogue.scheme import Scheme, load_scheme_config
 from portfolio.db import utcnow
-from portfolio.demo.competences import create_competence_stories
 from portfolio.enrolment.models import (
     Attendance,
     AttendanceStatus,
@@ -170,4 +169,3 @@ def create_stories(
         session.add(entry)
 
     session.flush()
-    create_competence_stories(session, orgs, users, today)
