@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from competences.loader import B2I_CODE, latest_framework
 from competences.models import (

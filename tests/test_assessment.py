@@ -39,7 +39,8 @@ class Workshop:
         return f"/epm/ateliers/{self.workshop.id}/positionnement"
 
 
-def make_workshop(session: Session, present: int = 3, module_number: int = 2, name: str = "EPM de Souillac") -> Workshop:
+def make_workshop(session: Session, present: int = 3, module_number: int = 2,
+                  name: str = "EPM de Souillac") -> Workshop:
     epm = factories.organisation(session, OrgKind.EPM, name=name)
     animator = factories.user(session, Role.ANIMATOR, epm, first_name="Julie", last_name="Animatrice")
     module = session.scalar(sa.select(Module).where(Module.number == module_number))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from competences import services as competences
 from competences.models import Assessment, Capacity, Competence, Framework, FrameworkDomain, Level, Voice

@@ -171,7 +171,7 @@ def test_learner_reads_where_they_are_and_declares(page: Any) -> None:
 
     page.goto("/moi/competences/je-me-positionne")
     assert_accessible(page)
-    group = page.get_by_role("group", name="D4.1 Concevoir une démarche de recherche d'informations et la mettre en œuvre")
+    group = page.get_by_role("group", name="D4.1 Concevoir une démarche de recherche d'informations")
     group.get_by_label("Un peu").check()
     page.get_by_role("button", name="Enregistrer mes réponses").click()
     assert "1 réponse enregistrée" in page.locator(".flash").inner_text()
