@@ -33,6 +33,7 @@
   var signedOut = false;
   var timer = null;
   var lastMessage = "";
+  var refusal = "";     // the server's reason for a refused cell, shown until the next change
 
   function key(learner, competence) {
     return learner + ":" + competence;
@@ -95,9 +96,13 @@
       return; // back to what the server has: nothing to send
     }
     seq += 1;
+    refusal = "";
     pending[k] = { learner: Number(learner), competence: Number(competence), level: level, seq: seq };
     td.classList.add("is-pending");
     store();
+    if (!failures && !signedOut) {
+      report();
+    }
     schedule(400);
   }
 
@@ -240,8 +245,10 @@
       lastMessage = "";
     } else if (failures && waiting) {
       say(message("retry", { n: waiting, s: nextTry }), true);
-    } else if (!waiting && !inFlight) {
-      say(message("saved"));
+    } else if (waiting || inFlight) {
+      say(""); // the cells show what is on its way; "saved" is said once it is
+    } else {
+      say(refusal || message("saved"), Boolean(refusal));
     }
   }
 
@@ -295,7 +302,7 @@
       }
     });
     if (refused.length) {
-      say(message("refused", { message: refused[0].message }), true);
+      refusal = message("refused", { message: refused[0].message });
     }
   }
 

@@ -187,3 +187,33 @@ def test_animator_reads_a_learner_and_the_list_of_sheets(page: Any) -> None:
     assert "Compétences de Marie Dupont" in page.locator("h1").inner_text()
     assert page.get_by_role("heading", name="Historique des positionnements").is_visible()
     assert_accessible(page)
+
+
+def test_a_refused_cell_is_shown_and_not_retried(grid_page: Any, live_server: Any) -> None:
+    import sqlalchemy as sa
+
+    from portfolio.auth.models import User
+    from portfolio.enrolment.models import Attendance, Enrolment
+    from portfolio.extensions import db
+
+    def mark_lucie(status: str) -> None:
+        with live_server.app.app_context():
+            lucie = db.session.scalar(sa.select(User.id).where(User.username == "lucie.cayla"))
+            enrolment_ids = sa.select(Enrolment.id).where(Enrolment.learner_id == lucie)
+            for attendance in db.session.scalars(sa.select(Attendance).where(
+                    Attendance.enrolment_id.in_(enrolment_ids))):
+                attendance.status = status
+            db.session.commit()
+
+    page = grid_page
+    open_yesterdays_grid(page)
+    mark_lucie("absent")  # a colleague corrects the roll call meanwhile
+    try:
+        before = levels(page)[0][0]
+        page.get_by_role("button", name="Lucie Cayla, D2.4").click()
+        expect(page.locator("#grid-status")).to_contain_text("Refusé : Cette personne n'est pas notée présente")
+        expect(page.locator(".grid-cell.is-failed")).to_have_count(1)
+        assert levels(page)[0][0] == before  # back to what the server has
+        assert page.evaluate("localStorage.length") == 0  # nothing left to send again
+    finally:
+        mark_lucie("present")
