@@ -370,6 +370,7 @@ def test_positioning_sheet_pdf_holds_every_item_levels_dates_and_animators(clien
     login_as(user=ws.animator)
     response = client.get(f"/epm/apprenants/{learner.id}/feuille-de-positionnement.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(response.data)).pages)
     assert "Feuille de positionnement B2i Adultes" in text and learner.display_name in text
     for code in ws.competences:

@@ -213,7 +213,7 @@ def _sheet_pdf(person: User) -> Response:
     html = render_template("assessment/sheet.html", sheet=sheet, printed_at=local_now())
     filename = f"feuille-de-positionnement-{person.username}.pdf"
     return Response(render_pdf(html), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+                    headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"})
 
 
 @bp.route("/moi/competences/feuille-de-positionnement.pdf")
