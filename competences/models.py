@@ -8,12 +8,15 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portfolio.db import Base, check_in, utcnow
 
 if TYPE_CHECKING:
     from portfolio.auth.models import User
+    from portfolio.enrolment.models import WorkshopSession
+    from portfolio.journal.models import JournalEntry
 
 
 class Voice(enum.StrEnum):
@@ -173,3 +176,16 @@ class Assessment(Base):
     competence: Mapped[Competence] = relationship(lazy="raise")
     learner: Mapped[User] = relationship(foreign_keys=[learner_id], lazy="raise")
     assessor: Mapped[User | None] = relationship(foreign_keys=[assessor_id], lazy="raise")
+    session: Mapped[WorkshopSession | None] = relationship(lazy="raise")
+    evidence: Mapped[list[JournalEntry]] = relationship(secondary=assessment_evidence, lazy="raise")
+
+
+class AssessmentHistoryError(RuntimeError):
+    """An attempt to change a recorded judgement: a new judgement is a new row."""
+
+
+@event.listens_for(Assessment, "before_update")
+def _refuse_overwrite(_mapper: Any, _connection: Any, target: Assessment) -> None:
+    raise AssessmentHistoryError(
+        f"assessment {target.id} is history and is never changed: record a new judgement instead"
+    )

@@ -29,6 +29,7 @@ FEATURES: tuple[str, ...] = (
     "journal",
     "showcase",
     "privacy",
+    "assessment",
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -159,6 +160,36 @@ def frameworks_show(code: str) -> None:
             click.echo(f"  {competence.code} {competence.title}")
             for capacity in competence.capacities:
                 click.echo(f"    {capacity.code} {capacity.title}")
+
+
+@frameworks_group.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def frameworks_import(files: tuple[Path, ...]) -> None:
+    """Load framework or mapping files (the shape of competences/data/frameworks); all or nothing.
+
+    A version already loaded with the same content changes nothing; a different content under a version
+    already loaded is refused (exit 1): a framework in use is never changed in place, give it a new version.
+    """
+    from competences.loader import FrameworkDataError, load_framework, load_mapping, read_yaml
+
+    try:
+        results = []
+        for path in files:  # frameworks first, so that a mapping may name a framework of the same run
+            document, _digest = read_yaml(path)
+            if "mapping" not in document:
+                results.append(load_framework(db.session, path))
+        for path in files:
+            document, _digest = read_yaml(path)
+            if "mapping" in document:
+                results.append(load_mapping(db.session, path))
+    except FrameworkDataError as exc:
+        db.session.rollback()
+        fail(str(exc))
+        return
+    db.session.commit()
+    for result in results:
+        click.echo(f"Référentiel {result.label} : {'chargé' if result.created else 'déjà présent'}")
 
 
 @click.group("db")

@@ -140,6 +140,8 @@ def can_follow_ticket(user: Any, ticket: Any) -> bool:
 
 def can_issue_for(user: Any, prescriber_id: int) -> bool:
     return is_staff_of(user, prescriber_id, Role.PRESCRIBER)
+
+
 def readable_visibilities(user: Any, owner_id: int) -> frozenset[str]:
     """Which published journal entries of ``owner_id`` this person may read, as a set of visibilities.
 
@@ -210,6 +212,19 @@ def can_edit_entry(user: Any, entry: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and entry.owner_id == user.id
 
 
+def can_assess_session(user: Any, workshop: Any) -> bool:
+    """The animators of a workshop's EPM fill its positioning sheet (the animator's voice)."""
+    return can_manage_epm(user, workshop.epm_id)
+
+
+def can_read_competences(user: Any, learner_id: int, enrolling_epm_ids: list[int]) -> bool:
+    """A learner's competence assessments: the learner, and the animators of an EPM where the learner is
+    (or was) enrolled."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.id == learner_id or any(can_manage_epm(user, epm_id) for epm_id in enrolling_epm_ids)
+
+
 def can_administer(user: Any) -> bool:
     return has_role(user, Role.ADMIN)
 
@@ -224,6 +239,8 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "is_staff_of": is_staff_of,
     "can_manage_epm": can_manage_epm,
     "can_follow_ticket": can_follow_ticket,
+    "can_assess_session": can_assess_session,
+    "can_read_competences": can_read_competences,
     "can_administer": can_administer,
     "can_coordinate": can_coordinate,
     "can_read_journal": can_read_journal,

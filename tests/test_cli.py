@@ -154,7 +154,7 @@ def test_demo_scale_is_complete_and_deterministic(database_url: str, tmp_path: P
         assert all(entries == 10 and assessments == 20 for *_, entries, assessments in snapshot)
         from portfolio.demo.stories import OTHER_TICKETS
 
-        registered_in_base_demo = sum(1 for story in OTHER_TICKETS if story[-1]) + 1  # and Marie
+        registered_in_base_demo = sum(1 for story in OTHER_TICKETS if story[-1]) + 3  # and Marie, Paul, Lucie
         assert counts["positioning_interview"] == 23 + registered_in_base_demo
         assert counts["attendance"] > 23 and counts["workshop_session"] > 0
         assert app.test_cli_runner().invoke(args=["demo", "--scale", "23", "--seed", "7"]).exit_code == 0
@@ -164,3 +164,47 @@ def test_demo_scale_is_complete_and_deterministic(database_url: str, tmp_path: P
         again, _counts, app = run_scale(second_url, tmp_path / "b")
         db.state(app).engine.dispose()
     assert again == snapshot
+
+
+def _framework_copy(tmp_path: Path, name: str, change: Any) -> Path:
+    import yaml
+
+    from competences.loader import FRAMEWORKS_DIR
+
+    document = yaml.safe_load((FRAMEWORKS_DIR / "b2i-adultes-2010.yaml").read_text(encoding="utf-8"))
+    change(document["framework"])
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_frameworks_import_a_new_version_without_a_code_change(runner: Any, tmp_path: Path) -> None:
+    def new_version(framework: dict[str, Any]) -> None:
+        framework["version"] = "révision 2026 (essai)"
+        framework["domains"][0]["title_fr"] = "Environnement numérique"
+
+    path = _framework_copy(tmp_path, "b2i-2026.yaml", new_version)
+    first = runner.invoke(args=["frameworks", "import", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "b2i-adultes-2010 (révision 2026 (essai)) : chargé" in first.output
+    listed = [line for line in runner.invoke(args=["frameworks", "list"]).output.splitlines()
+              if line.startswith("b2i-adultes-2010\t")]
+    assert len(listed) == 2 and any(line.endswith("révision 2026 (essai)") for line in listed)
+    shown = runner.invoke(args=["frameworks", "show", "b2i-adultes-2010"]).output
+    assert "Version : révision 2026 (essai)" in shown and "D1 Environnement numérique" in shown
+    again = runner.invoke(args=["frameworks", "import", str(path)])
+    assert again.exit_code == 0 and "déjà présent" in again.output
+
+
+def test_frameworks_import_refuses_to_change_a_loaded_version(runner: Any, tmp_path: Path) -> None:
+    def same_version_other_content(framework: dict[str, Any]) -> None:
+        framework["domains"][0]["title_fr"] = "Un autre titre"
+
+    path = _framework_copy(tmp_path, "b2i-changed.yaml", same_version_other_content)
+    result = runner.invoke(args=["frameworks", "import", str(path)])
+    assert result.exit_code == 1
+    assert "never changed in place" in result.output and "b2i-changed.yaml" in result.output
+    shown = runner.invoke(args=["frameworks", "show", "b2i-adultes-2010"]).output
+    assert "D1 Environnement informatique" in shown and "Un autre titre" not in shown
+    missing = runner.invoke(args=["frameworks", "import", str(tmp_path / "absent.yaml")])
+    assert missing.exit_code == 2

@@ -31,6 +31,6 @@ def test_demo_has_tickets_at_every_stage(fresh_database_url: str, tmp_path: Path
         assert all(reference.is_valid(r) for r in session.scalars(sa.select(Ticket.reference)))
         assert tickets.expiring_soon(session, today)  # one ticket runs out within 30 days
         marie = session.scalar(sa.select(Ticket).where(Ticket.last_name == "Dupont"))
-        assert tickets.ledger(session, [marie.id])[marie.id] == tickets.Ledger(4, 480)
+        assert tickets.ledger(session, [marie.id])[marie.id] == tickets.Ledger(5, 600)  # and yesterday's workshop
         assert session.scalar(sa.select(sa.func.count(Enrolment.id)).where(Enrolment.active.is_(True))) >= 5
     db.state(app).engine.dispose()

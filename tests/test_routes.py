@@ -7,6 +7,7 @@ person without the role gets 404, so that the page does not reveal that it exist
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,6 +43,8 @@ def _enrolment(session: Session, ctx: dict[str, Any]) -> Any:
     """A ticket of the walkers' prescriber, registered at the walkers' EPM."""
     ticket = factories.ticket(session, _org_of(ctx, Role.PRESCRIBER))
     return factories.enrolment(session, ticket, _org_of(ctx, Role.ANIMATOR), factories.user(session))
+
+
 def _journal(session: Session, ctx: dict[str, Any]) -> tuple[Any, Any]:
     """A learner and an entry the walker may read (their own, their EPM's learner's, or consented)."""
     if "journal" not in ctx:
@@ -68,6 +71,7 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "owner_id": lambda session, ctx: _journal(session, ctx)[0].id,
     "photo_id": _photo,
     "size": lambda session, ctx: "miniature",
+    "learner_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).learner_id,
 }
 
 

@@ -129,6 +129,8 @@ def create_demo(
 ) -> list[DemoAccount]:
     """Create the demo organisations, accounts and stories if they are not there yet; list the accounts."""
     from portfolio.demo import stories
+    from portfolio.demo.competences import create_competence_stories
+    from portfolio.timeutil import local_today
 
     created = not demo_present(session)
     organisations = ensure_organisations(session)
@@ -149,4 +151,5 @@ def create_demo(
     session.flush()
     if created:
         stories.create_stories(session, organisations, users, today=today)
+        create_competence_stories(session, organisations, users, today or local_today())
     return accounts

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from competences.loader import B2I_CODE, latest_framework
-from competences.models import Assessment, Competence, Level, Voice
+from competences.models import Competence, Level, Voice
+from competences.services import record_assessment
 from portfolio.auth.models import User
 from portfolio.catalogue.scheme import Scheme, load_scheme_config
 from portfolio.enrolment import services as enrolment
@@ -142,10 +143,8 @@ def create_stories(
                  ("D1.3", 1, Level.IN_PROGRESS), ("D5.1", 2, Level.ACQUIRED), ("D5.2", 3, Level.IN_PROGRESS))
     for code, index, level in validated:
         if code in competences:
-            session.add(Assessment(learner_id=marie.id, competence_id=competences[code].id,
-                                   voice=Voice.ANIMATOR.value, level=level.value, assessor_id=animator.id,
-                                   session_id=sessions[index].id,
-                                   created_at=sessions[index].starts_at + dt.timedelta(minutes=110)))
+            record_assessment(session, marie, competences[code], Voice.ANIMATOR, level, animator,
+                              at_session=sessions[index], at=sessions[index].starts_at + dt.timedelta(minutes=110))
 
     for index, (title, body, tags) in enumerate(MARIE_ENTRIES):
         when = sessions[index].starts_at + dt.timedelta(hours=3)

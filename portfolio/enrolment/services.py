@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from competences.loader import B2I_CODE, latest_framework
 from competences.models import Assessment, Competence, FrameworkDomain, Level, Voice
+from competences.services import record_assessment
 from portfolio.auth import services as accounts
 from portfolio.auth.models import Membership, Role, User
 from portfolio.catalogue.models import Module
@@ -265,10 +266,8 @@ def record_initial_levels(session: Session, learner_id: int, animator: User | No
         for voice, level in zip((Voice.ANIMATOR, Voice.SELF), pair, strict=True):
             if level is None or latest.get((competence_id, voice.value)) == level.value:
                 continue
-            session.add(Assessment(
-                learner_id=learner_id, competence_id=competence_id, voice=voice.value, level=level.value,
-                assessor_id=(animator.id if animator is not None else None) if voice is Voice.ANIMATOR else learner_id,
-                session_id=None, created_at=now))
+            record_assessment(session, learner_id, competence_id, voice, level,
+                              by=animator if voice is Voice.ANIMATOR else learner_id, at=now)
             added += 1
     return added
 

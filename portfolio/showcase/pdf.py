@@ -3,15 +3,13 @@ network; any other URL is refused."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from portfolio import asset_dir
 from portfolio.journal.models import Photo
 from portfolio.journal.storage import PhotoStorage
+from portfolio.pdf import html_to_pdf
 
 BASE_URL = "https://ticketnet.invalid/"
 
@@ -37,6 +35,4 @@ class PhotoFetcher(URLFetcher):
 
 
 def render_pdf(html: str, storage: PhotoStorage, photos: list[Photo]) -> bytes:
-    stylesheet = CSS(filename=str(Path(asset_dir("static")) / "css" / "portfolio-pdf.css"))
-    document = HTML(string=html, base_url=BASE_URL, url_fetcher=PhotoFetcher(storage, photos))
-    return document.write_pdf(stylesheets=[stylesheet])
+    return html_to_pdf(html, "css/portfolio-pdf.css", base_url=BASE_URL, url_fetcher=PhotoFetcher(storage, photos))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from competences.models import Assessment, Competence, Level, Voice
+from competences.services import latest_assessments
 from portfolio.journal.models import EntryStatus, JournalEntry
 
 
@@ -19,31 +20,18 @@ class ValidatedCompetence:
 
 
 def validated_competences(session: Session, learner_id: int) -> list[ValidatedCompetence]:
-    """The competences whose latest animator-voice judgement is "acquired", in framework order.
-
-    Kept in this one function on purpose: issue 4 writes ``competences/services.py`` (the current
-    state of every voice); the lead will make this call it.
-    """
-    ranked = (
-        sa.select(
-            Assessment.id,
-            sa.func.row_number().over(
-                partition_by=Assessment.competence_id,
-                order_by=(Assessment.created_at.desc(), Assessment.id.desc()),
-            ).label("rank"),
-        )
-        .where(Assessment.learner_id == learner_id, Assessment.voice == Voice.ANIMATOR.value)
-        .subquery()
-    )
-    rows = session.scalars(
-        sa.select(Assessment)
-        .join(ranked, sa.and_(ranked.c.id == Assessment.id, ranked.c.rank == 1))
-        .join(Competence, Competence.id == Assessment.competence_id)
-        .where(Assessment.level == Level.ACQUIRED.value)
-        .options(joinedload(Assessment.competence).joinedload(Competence.domain))
+    """The competences whose latest animator-voice judgement is "acquired", in framework order."""
+    latest = latest_assessments(session, [learner_id], voices=[Voice.ANIMATOR])
+    acquired = {a.competence_id: a for a in latest.values() if a.level == Level.ACQUIRED.value}
+    if not acquired:
+        return []
+    competences = session.scalars(
+        sa.select(Competence)
+        .where(Competence.id.in_(list(acquired)))
+        .options(joinedload(Competence.domain))
         .order_by(Competence.framework_id, Competence.domain_id, Competence.position)
     )
-    return [ValidatedCompetence(a.competence, a) for a in rows]
+    return [ValidatedCompetence(c, acquired[c.id]) for c in competences]
 
 
 def published_entries(session: Session, owner_id: int, *, chosen_only: bool = False) -> list[JournalEntry]:

@@ -12,6 +12,7 @@ from portfolio import navigation
 from portfolio.auth.models import Role
 from portfolio.extensions import db
 from portfolio.journal.storage import photo_storage
+from portfolio.pdf import pdf_response
 from portfolio.permissions import role_required
 from portfolio.showcase import services
 from portfolio.showcase.forms import ChooseEntriesForm
@@ -55,8 +56,4 @@ def pdf() -> Response:
     portfolio = services.portfolio_of(db.session, current_user.id)
     html = render_template("showcase/document.html", portfolio=portfolio, owner=current_user, today=local_today())
     photos = [p for e in portfolio.entries for p in e.photos]
-    data = render_pdf(html, photo_storage(), photos)
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'attachment; filename="portfolio.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_response(render_pdf(html, photo_storage(), photos), "portfolio.pdf", attachment=True)

@@ -1,0 +1,256 @@
+"""Competence services: assessments as history, the current state per voice, readiness, progress, Pix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from competences import services
+from competences.loader import B2I_CODE, latest_framework
+from competences.models import Assessment, AssessmentHistoryError, Competence, Level, Voice
+from portfolio.auth.models import Role
+from portfolio.enrolment.models import AttendanceStatus, PositioningInterview
+from portfolio.journal.models import JournalEntry
+from portfolio.orgs.models import OrgKind
+from tests import factories
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+A, C, N = Level.ACQUIRED, Level.IN_PROGRESS, Level.NOT_YET
+
+
+@pytest.fixture
+def b2i(db_session: Session) -> dict[str, Competence]:
+    framework = latest_framework(db_session, B2I_CODE)
+    return {c.code: c for c in db_session.scalars(sa.select(Competence).where(Competence.framework_id == framework.id))}
+
+
+@pytest.fixture
+def people(db_session: Session) -> dict[str, Any]:
+    epm = factories.organisation(db_session, OrgKind.EPM)
+    return {
+        "epm": epm,
+        "learner": factories.user(db_session, Role.BENEFICIARY, epm),
+        "animator": factories.user(db_session, Role.ANIMATOR, epm),
+        "assessor": factories.user(db_session, Role.ASSESSOR),
+    }
+
+
+def judge(session: Session, people: dict[str, Any], b2i: dict[str, Competence], voice: Voice,
+          levels: dict[str, Level], at: dt.datetime = T0) -> None:
+    by = {Voice.SELF: people["learner"], Voice.ANIMATOR: people["animator"], Voice.ASSESSOR: people["assessor"]}[voice]
+    for code, level in levels.items():
+        services.record_assessment(session, people["learner"], b2i[code], voice, level, by, at=at)
+
+
+def readiness_of(session: Session, people: dict[str, Any]) -> services.Readiness:
+    profile = services.learner_profile(session, people["learner"].id)
+    assert profile is not None and profile.readiness is not None
+    return profile.readiness
+
+
+# --- History ----------------------------------------------------------------------------------------
+
+
+def test_each_judgement_is_a_new_row_and_the_latest_is_the_current_state(db_session: Session, people: Any,
+                                                                          b2i: Any) -> None:
+    learner, animator = people["learner"], people["animator"]
+    first = services.record_assessment(db_session, learner, b2i["D1.1"], Voice.ANIMATOR, N, animator, at=T0)
+    second = services.record_assessment(db_session, learner.id, b2i["D1.1"].id, "animator", "in_progress",
+                                        animator.id, at=T0 + dt.timedelta(days=7), comment="  bien parti  ")
+    rows = services.history(db_session, learner.id)
+    assert [(a.id, a.level) for a in rows] == [(first.id, N), (second.id, C)]
+    assert second.comment == "bien parti"
+    current = services.latest_assessments(db_session, [learner.id])
+    assert current[(learner.id, b2i["D1.1"].id, Voice.ANIMATOR)].id == second.id
+    before = services.latest_assessments(db_session, [learner.id], as_of=T0 + dt.timedelta(days=1))
+    assert before[(learner.id, b2i["D1.1"].id, Voice.ANIMATOR)].id == first.id
+
+
+def test_history_cannot_be_overwritten(db_session: Session, people: Any, b2i: Any) -> None:
+    kept = services.record_assessment(db_session, people["learner"], b2i["D1.1"], Voice.ANIMATOR, N,
+                                      people["animator"], at=T0)
+    db_session.commit()
+    kept.level = Level.ACQUIRED.value
+    with pytest.raises(AssessmentHistoryError):
+        db_session.flush()
+    db_session.rollback()
+    stored = db_session.scalars(sa.select(Assessment).where(Assessment.learner_id == people["learner"].id)).all()
+    assert [(a.level, a.created_at) for a in stored] == [(N, T0)]
+
+
+def test_same_instant_is_decided_by_the_order_of_recording(db_session: Session, people: Any, b2i: Any) -> None:
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D1.1": A})
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D1.1": C})
+    current = services.latest_assessments(db_session, [people["learner"].id], voices=[Voice.ANIMATOR])
+    assert current[(people["learner"].id, b2i["D1.1"].id, Voice.ANIMATOR)].level == C
+
+
+def test_voices_are_kept_apart(db_session: Session, people: Any, b2i: Any) -> None:
+    judge(db_session, people, b2i, Voice.SELF, {"D1.1": A})
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D1.1": C}, at=T0 + dt.timedelta(hours=1))
+    state = services.learner_profile(db_session, people["learner"].id).states[b2i["D1.1"].id]
+    assert (state.declared.level, state.animator.level, state.assessor) == (A, C, None)
+    assert state.level == C  # the learner's own voice never validates a competence
+
+
+@pytest.mark.parametrize("voice,level,message", [
+    ("teacher", "acquired", "Cette voix n'existe pas"),
+    ("animator", "perfect", "Ce niveau n'existe pas"),
+])
+def test_unknown_voice_or_level_is_refused(db_session: Session, people: Any, b2i: Any, voice: str, level: str,
+                                           message: str) -> None:
+    with pytest.raises(services.AssessmentError, match=message):
+        services.record_assessment(db_session, people["learner"], b2i["D1.1"], voice, level, people["animator"])
+
+
+def test_evidence_must_be_the_learners_own_journal_entries(db_session: Session, people: Any, b2i: Any) -> None:
+    def entry(owner: Any) -> JournalEntry:
+        created = JournalEntry(owner_id=owner.id, title="Mon courriel", entry_date=dt.date(2026, 3, 2))
+        db_session.add(created)
+        db_session.flush()
+        return created
+
+    mine, theirs = entry(people["learner"]), entry(people["animator"])
+    with pytest.raises(services.AssessmentError, match="journal"):
+        services.record_assessment(db_session, people["learner"], b2i["D5.1"], Voice.SELF, A, people["learner"],
+                                   evidence=[mine, theirs])
+    recorded = services.record_assessment(db_session, people["learner"], b2i["D5.1"], Voice.SELF, A,
+                                          people["learner"], evidence=[mine.id])
+    assert [e.id for e in services.history(db_session, people["learner"].id)[0].evidence] == [mine.id]
+    assert recorded.session_id is None
+
+
+# --- Readiness --------------------------------------------------------------------------------------
+
+# Exactly the B2i thresholds: D1 3/4, D2 3/4, D3 2/3, D4 3/4, D5 2/3.
+AT_THRESHOLD = {"D1.1": A, "D1.2": A, "D1.3": A, "D1.4": C,
+                "D2.1": A, "D2.2": A, "D2.3": A,
+                "D3.1": A, "D3.2": A, "D3.3": N,
+                "D4.1": A, "D4.2": A, "D4.3": A,
+                "D5.1": A, "D5.2": A}
+
+
+def test_rule_comes_from_the_framework_data(db_session: Session, people: Any) -> None:
+    readiness = readiness_of(db_session, people)
+    assert [(d.domain.code, d.required, d.total) for d in readiness.domains] == [
+        ("D1", 3, 4), ("D2", 3, 4), ("D3", 2, 3), ("D4", 3, 4), ("D5", 2, 3)]
+    assert not readiness.ready and readiness.missing == 13
+
+
+def test_ready_exactly_at_every_threshold(db_session: Session, people: Any, b2i: Any) -> None:
+    judge(db_session, people, b2i, Voice.ANIMATOR, AT_THRESHOLD)
+    readiness = readiness_of(db_session, people)
+    assert readiness.ready and readiness.missing == 0
+    assert [len(d.validated) for d in readiness.domains] == [3, 3, 2, 3, 2]
+
+
+@pytest.mark.parametrize("short", ["D1.3", "D2.1", "D3.2", "D4.3", "D5.1"])
+def test_one_domain_one_short_is_not_ready_and_says_what_is_missing(db_session: Session, people: Any, b2i: Any,
+                                                                    short: str) -> None:
+    judge(db_session, people, b2i, Voice.ANIMATOR, {**AT_THRESHOLD, short: C})
+    readiness = readiness_of(db_session, people)
+    assert not readiness.ready and readiness.missing == 1
+    [domain] = readiness.domains_short
+    assert domain.domain.code == short.split(".")[0] and domain.missing == 1
+    assert short in [c.code for c in domain.to_validate]
+
+
+def test_extra_competences_in_one_domain_do_not_make_up_for_another(db_session: Session, people: Any,
+                                                                    b2i: Any) -> None:
+    judge(db_session, people, b2i, Voice.ANIMATOR, {**AT_THRESHOLD, "D1.4": A, "D3.3": A, "D5.1": N})
+    readiness = readiness_of(db_session, people)
+    assert not readiness.ready and [d.domain.code for d in readiness.domains_short] == ["D5"]
+
+
+def test_assessor_overrides_the_animator_both_ways(db_session: Session, people: Any, b2i: Any) -> None:
+    judge(db_session, people, b2i, Voice.ANIMATOR, AT_THRESHOLD)
+    later = T0 + dt.timedelta(days=30)
+    judge(db_session, people, b2i, Voice.ASSESSOR, {"D4.2": C}, at=later)  # the assessor disagrees
+    readiness = readiness_of(db_session, people)
+    assert not readiness.ready and [d.domain.code for d in readiness.domains_short] == ["D4"]
+    judge(db_session, people, b2i, Voice.ASSESSOR, {"D4.4": A}, at=later)  # and validates another one
+    assert readiness_of(db_session, people).ready
+    # An animator's later judgement does not undo the assessor's decision.
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D4.4": N}, at=later + dt.timedelta(days=1))
+    profile = services.learner_profile(db_session, people["learner"].id)
+    assert profile.readiness.ready and profile.assessor_involved
+    assert profile.states[b2i["D4.4"].id].animator.level == N
+
+
+def test_self_assessment_never_counts_for_readiness(db_session: Session, people: Any, b2i: Any) -> None:
+    judge(db_session, people, b2i, Voice.SELF, {code: A for code in b2i})
+    assert readiness_of(db_session, people).missing == 13
+
+
+def test_framework_without_a_rule_has_no_readiness(db_session: Session) -> None:
+    pix = latest_framework(db_session, "pix-crcn-2019")
+    assert services.readiness(services.load_framework_tree(db_session, pix.id), {}) is None
+
+
+def test_a_domain_absent_from_the_rule_needs_all_its_competences(db_session: Session) -> None:
+    framework = services.certification_framework(db_session)
+    framework.certification_rule = {"min_validated_per_domain": {"D1": 3}, "all_domains_required": True}
+    d5 = framework.domains[4]
+    readiness = services.readiness(framework, {c.id: A for c in d5.competences})
+    assert [(d.domain.code, d.required) for d in readiness.domains][-1] == ("D5", 3)
+    assert readiness.for_domain(d5).met
+    db_session.expire(framework)
+
+
+# --- Progress and the Pix bridge ----------------------------------------------------------------------
+
+
+def test_progress_since_the_positioning_interview(db_session: Session, people: Any, b2i: Any) -> None:
+    learner, epm = people["learner"], people["epm"]
+    enrolment = factories.enrolment(db_session, factories.ticket(db_session), epm, learner)
+    profile = services.learner_profile(db_session, learner.id)
+    assert profile.positioning is None and profile.progress == []
+
+    db_session.add(PositioningInterview(enrolment_id=enrolment.id, held_on=dt.date(2026, 3, 1)))
+    judge(db_session, people, b2i, Voice.SELF, {"D1.1": N, "D1.2": C})
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D1.2": N, "D5.1": A})  # at the interview
+    workshop = factories.workshop(db_session, epm, T0 + dt.timedelta(days=7))
+    factories.attend(db_session, workshop, enrolment, AttendanceStatus.PRESENT)
+    profile = services.learner_profile(db_session, learner.id)
+    assert profile.positioning.first_workshop_at == workshop.starts_at and profile.progress == []
+
+    at_workshop = workshop.starts_at + dt.timedelta(minutes=100)
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D1.1": A, "D1.2": C, "D5.1": A, "D2.1": N}, at=at_workshop)
+    profile = services.learner_profile(db_session, learner.id)
+    assert profile.states[b2i["D1.2"].id].at_positioning == N  # the animator's level prevails over the self one
+    assert profile.states[b2i["D1.1"].id].at_positioning == N  # the learner's own, when the animator had none
+    assert sorted((s.competence.code, s.level) for s in profile.progress) == [("D1.1", A), ("D1.2", C)]
+
+
+def test_each_b2i_competence_shows_its_indicative_pix_competences(db_session: Session, people: Any,
+                                                                  b2i: Any) -> None:
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D1.1": A, "D1.4": C})
+    profile = services.learner_profile(db_session, people["learner"].id)
+    bridge = profile.bridge
+    assert bridge is not None and not bridge.official and "indicative" in bridge.mapping.note
+    assert [c.code for c in bridge.targets_of[b2i["D1.1"].id]] == ["5.1", "5.2"]
+    assert all(bridge.targets_of.get(c.id) for c in b2i.values())
+    links = {link.competence.code: link for _domain, links in bridge.profile(profile.states) for link in links}
+    assert len(links) == 16
+    assert sorted(s.competence.code for s in links["5.2"].related) == ["D1.1", "D1.3", "D1.4"]
+    assert links["5.2"].acquired == 1 and links["5.1"].acquired == 1
+
+
+def test_learner_profile_queries_do_not_grow_with_history(db_session: Session, people: Any, b2i: Any,
+                                                          count_queries: Any) -> None:
+    def profile_queries() -> int:
+        db_session.expire_all()
+        with count_queries() as counter:
+            services.learner_profile(db_session, people["learner"].id)
+        return counter.count
+
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D1.1": C})
+    small = profile_queries()
+    for day in range(1, 6):
+        judge(db_session, people, b2i, Voice.ANIMATOR, {code: C for code in b2i}, at=T0 + dt.timedelta(days=day))
+        judge(db_session, people, b2i, Voice.SELF, {code: A for code in b2i}, at=T0 + dt.timedelta(days=day))
+    assert profile_queries() == small
