@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
@@ -45,8 +45,8 @@ def upload_failed_message() -> str:
 
 def upload_path(root: Path, key: str) -> Path:
     """The file of ``key`` under ``root``: a relative POSIX path without ``..``, never outside the folder."""
-    parts = PurePosixPath(key).parts
-    if not parts or PurePosixPath(key).is_absolute() or any(p in ("", ".", "..") for p in parts) or "\\" in key:
+    parts = key.split("/")
+    if any(part in ("", ".", "..") for part in parts) or "\\" in key or "\0" in key:
         raise ValueError(f"invalid upload key: {key!r}")
     return root.joinpath(*parts)
 
@@ -65,7 +65,7 @@ def write_upload(key: str, data: bytes) -> Path:
             os.fsync(handle.fileno())
         os.replace(partial, target)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
         raise UploadWriteError(f"cannot write upload {key!r}: {exc.strerror or exc}") from exc
     if has_request_context():
         g.setdefault("_written_uploads", []).append(target)
@@ -80,4 +80,11 @@ def keep_written() -> None:
 def discard_written() -> None:
     """The request rolled back: remove the files it wrote."""
     for path in g.pop("_written_uploads", []):
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    try:
         path.unlink(missing_ok=True)
+    except OSError:
+        pass  # the folder itself is gone or unreachable: nothing is left to remove

@@ -42,7 +42,8 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
 
-    app.before_request(_start_request)
+    # First of all before_request functions (CSRF's included), so that every response has its id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_commit_and_secure)
     app.context_processor(_template_context)
     app.register_error_handler(HTTPException, _http_error)
