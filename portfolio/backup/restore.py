@@ -59,13 +59,14 @@ def restore_backup(app: Flask, path: Path, dry_run: bool = False, progress: Prog
         if dry_run:
             for entry in manifest["tables"]:
                 report.rows[entry["name"]] = sum(1 for _ in _rows(archive, path, entry))
-            report.files = _verify_uploads(archive, path, manifest)
+            report.files = _copy_uploads(archive, path, manifest, into=None)
             return report
         upload_root = Path(app.config["UPLOAD_DIR"])
         _check_empty_target(db.state(app).engine, upload_root, path, revision)
         staging = upload_root.with_name(f".{upload_root.name}.restoring-{secrets.token_hex(4)}")
         try:
-            report.files = _extract_uploads(archive, path, manifest, staging)
+            staging.mkdir(parents=True)
+            report.files = _copy_uploads(archive, path, manifest, into=staging)
             migrate.upgrade(app, revision)
             report.rows = _load_tables(db.state(app).engine, archive, path, manifest, progress)
             if upload_root.exists():
@@ -242,12 +243,3 @@ def _copy_uploads(archive: zipfile.ZipFile, path: Path, manifest: dict[str, Any]
     if count != expected:
         raise BackupError(f"{path} : {count} fichiers dans la sauvegarde pour {expected} annoncés ; elle est incomplète")
     return count
-
-
-def _verify_uploads(archive: zipfile.ZipFile, path: Path, manifest: dict[str, Any]) -> int:
-    return _copy_uploads(archive, path, manifest, None)
-
-
-def _extract_uploads(archive: zipfile.ZipFile, path: Path, manifest: dict[str, Any], staging: Path) -> int:
-    staging.mkdir(parents=True)
-    return _copy_uploads(archive, path, manifest, staging)
