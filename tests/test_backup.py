@@ -29,7 +29,7 @@ from portfolio.bootstrap import initialise
 from portfolio.db import Base, utcnow
 from portfolio.extensions import db
 from portfolio.journal.models import EntryTag, JournalEntry, Photo
-from tests import factories
+from tests import conftest, factories
 from tests.conftest import app_overrides
 from tests.databases import fresh_database, is_postgres
 
@@ -181,11 +181,9 @@ def test_round_trip_restores_every_row_and_every_file(source: Source, target: Fl
 
 def test_a_restored_learner_can_sign_in(source: Source, target: Flask) -> None:
     assert cli(target, "restore", str(source.backup)).exit_code == 0
+    target.test_client_class = conftest.TestClient
     client = target.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post("/login", data={"csrf_token": token, "username": "marie.dupont",
-                                           "password": "demo-password-123"})
+    response = client.post_form("/login", {"username": "marie.dupont", "password": "demo-password-123"})
     assert response.headers["Location"] == "/moi"
     assert "Bonjour Marie" in client.get("/moi").get_data(as_text=True)
 
