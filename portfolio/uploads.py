@@ -34,6 +34,13 @@ NOTHING_RECORDED = _l("Le fichier n'a pas pu être enregistré, alors rien n'a �
                       "page précédente : ce que vous avez écrit y est encore. Réessayez plus tard.")
 
 
+PARTIAL_SUFFIX = ".part"  # a file being written: ".<name>.<random>.part", renamed when complete
+
+
+def is_partial(name: str) -> bool:
+    return name.startswith(".") and name.endswith(PARTIAL_SUFFIX)
+
+
 class UploadWriteError(Exception):
     """A file could not be written (disk full, permissions, storage unreachable)."""
 
@@ -56,7 +63,7 @@ def write_upload(key: str, data: bytes) -> Path:
     target = upload_path(Path(current_app.config["UPLOAD_DIR"]), key)
     if target.exists():
         raise ValueError(f"upload key already used: {key!r}")
-    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(partial, "xb") as handle:

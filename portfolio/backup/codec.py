@@ -40,7 +40,7 @@ def _to_bytes(value: Any) -> str:
 
 
 def encoder(type_: sa.types.TypeEngine[Any]) -> Codec:
-    """From a value read from a column of this type to a JSON value (JSON columns: see ``read_row``)."""
+    """From a value read from a column of this type to a JSON value (JSON columns: see ``row_reader``)."""
     if isinstance(type_, sa.DateTime | sa.Date | sa.Time):
         return _iso
     if isinstance(type_, sa.Interval):

@@ -36,6 +36,7 @@ from sqlalchemy.pool import NullPool
 from portfolio.backup import codec
 from portfolio.backup.archive import FORMAT, FORMAT_VERSION, MANIFEST, UPLOADS_DIR, BackupError, table_member
 from portfolio.extensions import db
+from portfolio.uploads import is_partial
 
 Progress = Callable[[str, int], None]
 VERSION_TABLE = "alembic_version"
@@ -103,14 +104,14 @@ def _write_table(connection: sa.Connection, table: sa.Table, member: IO[bytes]) 
 
 
 def _upload_files(root: Path) -> Iterator[tuple[Path, str]]:
-    """Every regular file under the upload folder (symbolic links are not followed), sorted."""
+    """Every complete regular file under the upload folder (symbolic links are not followed), sorted."""
     if not root.is_dir():
         return
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(files):
             path = Path(folder, name)
-            if path.is_file() and not path.is_symlink():
+            if path.is_file() and not path.is_symlink() and not is_partial(name):
                 yield path, path.relative_to(root).as_posix()
 
 
