@@ -21,6 +21,7 @@ Uncaught, the error becomes a French 503 page saying that nothing was recorded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -91,7 +92,5 @@ def discard_written() -> None:
 
 
 def _remove(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # the folder itself is gone or unreachable: nothing is left to remove
         path.unlink(missing_ok=True)
-    except OSError:
-        pass  # the folder itself is gone or unreachable: nothing is left to remove

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from types import TracebackType
@@ -43,10 +44,8 @@ class TCPProxy:
         with self._lock:
             sockets, self._open = self._open, set()
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def _accept(self) -> None:
@@ -79,10 +78,8 @@ class TCPProxy:
         except OSError:
             pass
         finally:  # tell the other side, then let go of the socket this pump reads
-            try:
+            with contextlib.suppress(OSError):
                 sink.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             with self._lock:
                 self._open.discard(source)
             source.close()

@@ -59,7 +59,7 @@ def test_gunicorn_serves_with_the_example_configuration(initialised: str, tmp_pa
     env.update({"TICKETNET_BIND": f"127.0.0.1:{port}", "TICKETNET_WORKERS": "2", "TICKETNET_THREADS": "2"})
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as output:
-        server = subprocess.Popen([str(BIN / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py"),
+        server = subprocess.Popen([str(BIN / "gunicorn"), "-c", str(DEPLOY / "gunicorn.conf.py"),  # noqa: S603
                                    "portfolio:create_app()"], env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             body = None
@@ -88,6 +88,11 @@ def test_gunicorn_serves_with_the_example_configuration(initialised: str, tmp_pa
     assert "203.0.113.9" not in log.read_text()  # no visitor address in the logs
 
 
+def run_backup_script(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["/bin/sh", str(DEPLOY / "ticketnet-backup.sh")], env=env,  # noqa: S603
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
 def test_the_nightly_backup_script_writes_checks_and_prunes(initialised: str, tmp_path: Path) -> None:
     backups = tmp_path / "backups"
     backups.mkdir()
@@ -98,8 +103,7 @@ def test_the_nightly_backup_script_writes_checks_and_prunes(initialised: str, tm
     recent.write_bytes(b"recent")
     env = site_environment(initialised, tmp_path / "instance", production=False)
     env.update({"BACKUP_DIR": str(backups), "KEEP_DAYS": "30", "TICKETNET": str(BIN / "ticketnet")})
-    result = subprocess.run(["sh", str(DEPLOY / "ticketnet-backup.sh")], env=env, capture_output=True, text=True,
-                            timeout=300, check=False)
+    result = run_backup_script(env)
     assert result.returncode == 0, result.stderr
     written = Path(result.stdout.strip())
     assert written.parent == backups and re.fullmatch(r"ticketnet-\d{4}-\d\d-\d\d-\d{6}\.zip", written.name)
@@ -111,8 +115,7 @@ def test_the_nightly_backup_script_writes_checks_and_prunes(initialised: str, tm
 def test_the_script_fails_loudly_when_the_backup_fails(tmp_path: Path) -> None:
     env = site_environment(f"sqlite:///{tmp_path}/empty.sqlite3", tmp_path / "instance", production=False)
     env.update({"BACKUP_DIR": str(tmp_path), "TICKETNET": str(BIN / "ticketnet")})
-    result = subprocess.run(["sh", str(DEPLOY / "ticketnet-backup.sh")], env=env, capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = run_backup_script(env)
     assert result.returncode == 1 and "pas initialisée" in result.stderr
     assert list(tmp_path.glob("*.zip")) == []
 

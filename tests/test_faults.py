@@ -26,8 +26,7 @@ from portfolio.extensions import db
 from portfolio.journal.models import JournalEntry
 from portfolio.permissions import public
 from portfolio.uploads import UploadWriteError, upload_failed_message, upload_path, write_upload
-from tests import factories
-from tests import conftest
+from tests import conftest, factories
 from tests.conftest import app_overrides
 from tests.databases import fresh_database, is_postgres
 from tests.tcpproxy import TCPProxy

@@ -103,7 +103,7 @@ def run_data_migration_case(config: Config, engine: sa.Engine, case: DataMigrati
         case.check(connection, reflected(connection))
 
 
-NOW = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 
 
 def _seed_people(connection: sa.Connection, tables: Tables) -> None:

@@ -205,10 +205,11 @@ def _reset_sequences(connection: sa.Connection, tables: list[sa.Table]) -> None:
                 continue
             sequence = connection.execute(sa.text("SELECT pg_get_serial_sequence(:table, :column)"),
                                           {"table": quote(table.name), "column": column.name}).scalar()
-            if sequence:
+            if sequence:  # identifiers come from the reflected schema, quoted by the dialect
+                name, key = quote(table.name), quote(column.name)
                 connection.execute(sa.text(
-                    f"SELECT setval(:sequence, COALESCE(MAX({quote(column.name)}), 1), MAX({quote(column.name)}) "
-                    f"IS NOT NULL) FROM {quote(table.name)}"), {"sequence": sequence})
+                    f"SELECT setval(:sequence, COALESCE(MAX({key}), 1), MAX({key}) IS NOT NULL) FROM {name}"),  # noqa: S608
+                    {"sequence": sequence})
 
 
 def _upload_members(archive: zipfile.ZipFile, path: Path) -> Iterator[tuple[zipfile.ZipInfo, str]]:
@@ -241,5 +242,6 @@ def _copy_uploads(archive: zipfile.ZipFile, path: Path, manifest: dict[str, Any]
         count += 1
     expected = (manifest.get("uploads") or {}).get("files", 0)
     if count != expected:
-        raise BackupError(f"{path} : {count} fichiers dans la sauvegarde pour {expected} annoncés ; elle est incomplète")
+        raise BackupError(
+            f"{path} : {count} fichiers dans la sauvegarde pour {expected} annoncés ; elle est incomplète")
     return count

@@ -154,7 +154,7 @@ def create_backup(app: Flask, path: Path, progress: Progress | None = None) -> d
                 "format_version": FORMAT_VERSION,
                 "application_version": application_version(),
                 "schema_revision": revision,
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "database": {"dialect": engine.dialect.name, "snapshot": snapshot.method},
                 "tables": tables,
                 "uploads": _add_uploads(archive, Path(app.config["UPLOAD_DIR"])),
