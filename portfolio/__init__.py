@@ -2,6 +2,7 @@
 
 ``create_app()`` builds the application and has no side effects: it never migrates, prompts or touches
 the network (the only file it may write is the development secret key, on a first development run).
+In production mode it refuses a configuration that ``ticketnet check`` would refuse (ConfigurationError).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
 
     import portfolio.models  # noqa: F401  (every model mapped before the first query)
-    from portfolio import web
+    from portfolio import requestlog, web
     from portfolio.extensions import babel, csrf, db, limiter, login_manager
     from portfolio.i18n import select_locale
 
@@ -67,6 +68,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         default_translation_directories=str(PACKAGE_DIR / "translations"),
     )
     web.init_app(app)
+    requestlog.init_app(app)
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
     from portfolio import cli
 

@@ -19,6 +19,16 @@ class ConfigurationError(RuntimeError):
     """The configuration cannot work; the message says what to fix."""
 
 
+# Secret keys that people copy from examples; never good enough for production.
+KNOWN_WEAK_SECRETS = frozenset({
+    "changeme", "change-me", "secret", "secret-key", "secretkey", "dev", "development", "test", "testing",
+    "testing-secret-key", "password", "motdepasse", "ticketnet", "please-change-me", "replace-me",
+})
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT_CHARACTERS = 12
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
 def instance_path() -> Path:
     """Where the instance data lives (SQLite database, secret key, uploads): ``./instance`` by default."""
     return Path(os.environ.get(f"{ENV_PREFIX}INSTANCE_PATH", Path.cwd() / "instance")).resolve()
@@ -58,8 +68,11 @@ def _development_secret_key(instance: Path) -> str:
     return key
 
 
-def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Build the Flask configuration: defaults, then the environment, then ``overrides``."""
+def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -> dict[str, Any]:
+    """Build the Flask configuration: defaults, then the environment, then ``overrides``.
+
+    In production mode, a configuration with ``production_problems`` raises ConfigurationError
+    (unless ``enforce`` is false: ``ticketnet check`` lists the problems instead)."""
     overrides = dict(overrides or {})
     instance = Path(overrides.get("INSTANCE_PATH") or instance_path())
     env = overrides.get("ENV") or os.environ.get(f"{ENV_PREFIX}ENV", "development")
@@ -97,15 +110,67 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "AUDIT_RETENTION_DAYS": _env_int("AUDIT_RETENTION_DAYS", 365),
         "SCHEME_CODE": "ticket-net-lot",
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Port/-Prefix (0: none).
+        "PROXY_FIX": _env_proxy_fix(),
+        # One log line per request; "json" for JSON lines, anything else for plain text.
+        "LOG_FORMAT": os.environ.get(f"{ENV_PREFIX}LOG_FORMAT", "text").strip().lower(),
     }
+    if production:
+        # SQL parameters (names, journal text, password hashes) never go into logs or error messages.
+        config["DATABASE_OPTIONS"] = {"hide_parameters": True}
     config.update(overrides)
     config["TESTING"] = testing
 
-    if not config["SECRET_KEY"]:
-        if production:
+    if production:
+        problems = production_problems(config) if enforce else []
+        if problems:
             raise ConfigurationError(
-                f"{ENV_PREFIX}SECRET_KEY is required in production mode: set it to a long random value, "
-                "for example the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
-            )
+                "Mode production refusé ; à corriger :\n" + "\n".join(f"- {problem}" for problem in problems))
+    elif not config["SECRET_KEY"]:
         config["SECRET_KEY"] = "testing-secret-key" if testing else _development_secret_key(instance)
     return config
+
+
+def _env_proxy_fix() -> int:
+    value = os.environ.get(f"{ENV_PREFIX}PROXY_FIX", "").strip().lower()
+    if value in ("true", "yes", "on"):
+        return 1
+    if value in ("", "false", "no", "off"):
+        return 0
+    try:
+        return max(0, int(value))
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}PROXY_FIX doit être le nombre de proxys devant l'application (0, 1, 2…), "
+            f"pas {value!r}") from exc
+
+
+def secret_key_weakness(key: str | None) -> str | None:
+    """Why a secret key is not good enough for production, or None when it is."""
+    if not key:
+        return (f"{ENV_PREFIX}SECRET_KEY est absente : donnez-lui une valeur longue et aléatoire, gardée d'une "
+                f"mise à jour à l'autre, par exemple la sortie de : {GENERATE_SECRET}")
+    if key.strip().lower() in KNOWN_WEAK_SECRETS or len(key) < MIN_SECRET_LENGTH \
+            or len(set(key)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return (f"{ENV_PREFIX}SECRET_KEY est trop faible (il faut au moins {MIN_SECRET_LENGTH} caractères "
+                f"aléatoires) : remplacez-la par la sortie de : {GENERATE_SECRET}")
+    return None
+
+
+def production_problems(config: dict[str, Any]) -> list[str]:
+    """What stops this configuration from running in production, as sentences saying what to fix.
+
+    Pure: reads the configuration and the environment, touches nothing. ``create_app`` refuses to build a
+    production application while this list is not empty, and ``ticketnet check`` prints it."""
+    problems = []
+    weakness = secret_key_weakness(config.get("SECRET_KEY"))
+    if weakness:
+        problems.append(weakness)
+    if config.get("DEBUG") or os.environ.get("FLASK_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
+        problems.append(f"le mode débogage est activé : retirez {ENV_PREFIX}DEBUG et FLASK_DEBUG de "
+                        "l'environnement (le débogueur permettrait d'exécuter du code à distance)")
+    if str(config.get("DATABASE_URL", "")).startswith("sqlite"):
+        problems.append(f"la base de données est SQLite : mettez dans {ENV_PREFIX}DATABASE_URL l'adresse d'une "
+                        "base PostgreSQL, par exemple postgresql+psycopg://ticketnet:MOT_DE_PASSE@localhost/ticketnet "
+                        "(voir docs/deploy.md)")
+    return problems

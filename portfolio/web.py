@@ -14,10 +14,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from portfolio import navigation
+from portfolio import navigation, requestlog, uploads
 from portfolio.auth.models import User
 from portfolio.extensions import db, login_manager
 from portfolio.permissions import TEMPLATE_PREDICATES
@@ -42,12 +42,14 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
 
-    app.before_request(_start_request)
+    # First of all before_request functions (CSRF's included), so that every response has its id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_commit_and_secure)
     app.context_processor(_template_context)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(uploads.UploadWriteError, _upload_error)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -69,17 +71,24 @@ def request_id() -> str:
 
 
 def _start_request() -> None:
+    requestlog.start_timer()
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(6)
 
 
 def _commit_and_secure(response: Response) -> Response:
-    # One commit per request: views and services only flush. A failed commit becomes a 500.
+    # One commit per request: views and services only flush. A failed commit becomes a 500 (a 503 when
+    # the database is unreachable), and the files the request wrote are removed with its rows.
     session = g.get("_db_session")
-    if session is not None and response.status_code < 400:
-        session.commit()
+    if response.status_code < 400:
+        if session is not None:
+            session.commit()
+        uploads.keep_written()
+    else:
+        uploads.discard_written()
     response.headers["X-Request-ID"] = request_id()
     _security_headers(response)
+    requestlog.log_request(response, request_id())
     return response
 
 
@@ -126,11 +135,14 @@ def _rollback() -> None:
     session = g.get("_db_session")
     if session is not None:
         session.rollback()
+    uploads.discard_written()
 
 
 def _http_error(exc: HTTPException) -> Any:
     if exc.code is None or exc.code < 400:
         return exc
+    if isinstance(exc, InternalServerError) and isinstance(exc.original_exception, OperationalError):
+        return _database_error(exc.original_exception)  # e.g. the final commit lost the database
     _rollback()
     return error_response(exc.code, _http_message(exc))
 
@@ -167,6 +179,14 @@ def _database_error(exc: OperationalError) -> Any:
         static_url=url_for("static", filename="css/site.css"),
     )
     return page, 503, {"Retry-After": "30"}
+
+
+def _upload_error(exc: uploads.UploadWriteError) -> Any:
+    """A file could not be written and the view did not handle it: nothing is recorded (rows and files
+    roll back together) and the page says so."""
+    _rollback()
+    current_app.logger.error("upload not written (request %s): %s", request_id(), exc)
+    return error_response(503, str(uploads.NOTHING_RECORDED))
 
 
 def _unexpected_error(exc: Exception) -> Any:

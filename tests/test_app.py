@@ -51,7 +51,8 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path: Path, monke
 
 
 def test_production_cookies_are_secure(tmp_path: Path) -> None:
-    app = create_app({"ENV": "production", "SECRET_KEY": "s" * 50, "INSTANCE_PATH": str(tmp_path)})
+    app = create_app({"ENV": "production", "SECRET_KEY": "Zq8-vL2xT0pR5wK9mN3bY7cH1dF6gJ4s", "INSTANCE_PATH": str(tmp_path),
+                      "DATABASE_URL": "postgresql+psycopg://ticketnet@db.invalid/ticketnet"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 

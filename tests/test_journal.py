@@ -268,6 +268,36 @@ def test_a_refused_photo_keeps_the_text_and_does_not_publish(client: Any, login_
     assert entry.body_md == "Tout ce que j'ai écrit" and entry.status == "draft"
 
 
+def test_a_photo_the_disk_refuses_keeps_the_text_and_leaves_no_half_entry(
+        client: Any, login_as: Any, db_session: Session, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from portfolio import uploads
+    from portfolio.journal import storage as storage_module
+
+    real_write, calls = uploads.write_upload, []
+
+    def thumbnail_refused(key: str, data: bytes, root: Path | None = None) -> Path:
+        calls.append(key)
+        if key.endswith("-thumb.jpg"):
+            raise uploads.UploadWriteError("disk full")
+        return real_write(key, data, root)
+
+    monkeypatch.setattr(storage_module, "write_upload", thumbnail_refused)
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    login_as(user=learner)
+    response = client.post_form("/journal/nouveau", {
+        "title": "Au jardin", "body_md": "Tout ce que j'ai écrit", "entry_date": "2024-05-02", "visibility": "private",
+        "action": "publish", "photos": (io.BytesIO(phone_photo(800, 600)), "IMG_0002.JPG")},
+        content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Votre texte est gardé" in page and "Tout ce que j&#39;ai écrit" in page
+    entry = db_session.scalars(sa.select(JournalEntry).where(JournalEntry.owner_id == learner.id)).one()
+    assert entry.body_md == "Tout ce que j'ai écrit" and entry.status == "draft"  # kept, not published
+    assert db_session.scalars(sa.select(Photo).where(Photo.owner_id == learner.id)).all() == []
+    assert len(calls) == 2  # the photo was written, then its thumbnail refused...
+    assert not (Path(app.config["UPLOAD_DIR"]) / calls[0]).exists()  # ...and the photo removed again
+
+
 def test_autosave_endpoint_creates_then_updates_a_draft(client: Any, login_as: Any, db_session: Session) -> None:
     learner = factories.user(db_session, Role.BENEFICIARY)
     login_as(user=learner)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-29 09:45:55.687133
+Create Date: 2026-11-29 09:56:02.181478
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from portfolio.journal.models import EntryStatus, EntryTag, JournalEntry, Photo,
 from portfolio.journal.photos import ProcessedPhoto
 from portfolio.journal.storage import PhotoStorage, delete_after_commit, new_key, thumbnail_key
 from portfolio.markdown import render_markdown
+from portfolio.uploads import UploadWriteError
 
 PAGE_SIZE = 20
 MAX_TAGS = 10
@@ -89,12 +90,18 @@ def save_entry(
     wanted = normalise_tags(data.tags)
     kept = {t.tag: t for t in entry.tags}
     entry.tags = [kept.get(tag) or EntryTag(tag=tag) for tag in wanted]
-    if publish and entry.status != EntryStatus.PUBLISHED.value:
-        entry.status = EntryStatus.PUBLISHED.value
-        entry.published_at = utcnow()
+    if publish:
+        publish_entry(entry)
     entry.updated_at = utcnow()
     session.flush()
     return entry
+
+
+def publish_entry(entry: JournalEntry) -> None:
+    """A draft becomes published (a published entry stays as it is)."""
+    if entry.status != EntryStatus.PUBLISHED.value:
+        entry.status = EntryStatus.PUBLISHED.value
+        entry.published_at = utcnow()
 
 
 def load_entry(session: Session, entry_id: int) -> JournalEntry | None:
@@ -188,7 +195,11 @@ def add_photo(
     """Store a processed photo (see ``photos.process_photo``) and attach it to the entry."""
     key = new_key(processed.extension)
     storage.save(key, processed.data)
-    storage.save(thumbnail_key(key), processed.thumbnail)
+    try:
+        storage.save(thumbnail_key(key), processed.thumbnail)
+    except UploadWriteError:
+        storage.delete(key)  # never half a photo
+        raise
     photo = Photo(
         owner_id=entry.owner_id, entry_id=entry.id, storage_key=key, thumbnail_key=thumbnail_key(key),
         content_type=processed.content_type, width=processed.width, height=processed.height,

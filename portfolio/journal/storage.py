@@ -12,10 +12,8 @@ Files are deleted only after the database transaction that forgot them has commi
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
@@ -23,13 +21,16 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
+from portfolio.uploads import write_upload
+
 EXTENSION_KEY = "ticketnet.photos"
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}(-thumb)?\.(jpg|png)$")
 _PENDING = "ticketnet.delete_after_commit"
 
 
 class PhotoStorage(Protocol):
-    def save(self, key: str, data: bytes) -> None: ...
+    def save(self, key: str, data: bytes) -> None:
+        """Store ``data`` completely or not at all; raise ``portfolio.uploads.UploadWriteError`` if refused."""
 
     def read(self, key: str) -> bytes: ...
 
@@ -49,7 +50,7 @@ def thumbnail_key(key: str) -> str:
 
 
 class FolderStorage:
-    """Photos as files in a folder, written atomically (temporary file, then rename)."""
+    """Photos as files in a folder, written atomically by ``portfolio.uploads.write_upload``."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -60,16 +61,9 @@ class FolderStorage:
         return self.root / key
 
     def save(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        """Complete or absent, removed again if the request rolls back; ``UploadWriteError`` if refused."""
+        self._path(key)  # checks the key
+        write_upload(key, data, root=self.root)
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()

@@ -24,6 +24,7 @@ from portfolio.journal.models import EntryStatus, JournalEntry
 from portfolio.journal.photos import PhotoRejected, ProcessedPhoto, process_photo
 from portfolio.permissions import role_required, signed_in_api
 from portfolio.timeutil import local_today
+from portfolio.uploads import UploadWriteError, upload_failed_message
 
 bp = Blueprint("journal", __name__, url_prefix="/journal")
 
@@ -127,13 +128,19 @@ def _save(form: EntryForm, entry: JournalEntry | None, action: str) -> JournalEn
     """Save what the form holds. The text is always kept; it is published only if nothing is wrong."""
     photos = _process_uploads(form) if action != "autosave" else []
     publish = action == "publish" and form.require_title() and not form.photos.errors
-    entry = services.save_entry(db.session, current_user, form.to_input(), entry, publish=publish,
-                                today=local_today())
+    entry = services.save_entry(db.session, current_user, form.to_input(), entry, today=local_today())
     photo_store = storage.photo_storage()
     if action != "autosave":
         services.remove_photos(db.session, photo_store, entry, form.remove_photos.data or [])
         for processed in photos:
-            services.add_photo(db.session, photo_store, entry, processed, form.photo_alt.data or "")
+            try:
+                services.add_photo(db.session, photo_store, entry, processed, form.photo_alt.data or "")
+            except UploadWriteError:  # the disk refused it: the text is kept, without the photo
+                form.photos.errors = [*form.photos.errors, upload_failed_message()]
+                break
+    if publish and not form.photos.errors:
+        services.publish_entry(entry)
+        db.session.flush()
     return entry
 
 
