@@ -23,6 +23,8 @@ FEATURES: tuple[str, ...] = (
     "core",
     "auth",
     "home",
+    "account",
+    "sso",
 )
 
 

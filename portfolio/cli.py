@@ -29,7 +29,9 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_command, demo_command, frameworks_group, db_group):
+    from portfolio.audit.cli import purge_command
+
+    for command in (init_command, demo_command, frameworks_group, db_group, purge_command):
         app.cli.add_command(command)
 
 

@@ -24,4 +24,5 @@ from portfolio.enrolment.models import (  # noqa: F401
 from portfolio.journal.models import EntryTag, JournalEntry, Photo  # noqa: F401
 from portfolio.orgs.models import Organisation  # noqa: F401
 from portfolio.sharing.models import Consent, Submission  # noqa: F401
+from portfolio.sso.models import ExternalIdentity, SignInInvitation  # noqa: F401
 from portfolio.tickets.models import Ticket  # noqa: F401

@@ -111,6 +111,24 @@ def can_coordinate(user: Any) -> bool:
     return has_role(user, Role.COORDINATOR, Role.ADMIN)
 
 
+def can_manage_sign_in(user: Any, account: Any) -> bool:
+    """Who may give ``account`` an invitation to sign in through an identity provider, or remove
+    its links: an administrator (any account), a coordinator (accounts without a coordinator or
+    administrator role), an animator (the learners of their own EPMs). Whoever invites could follow
+    the link themselves, so nobody may invite an account that holds more rights than they do."""
+    if not getattr(user, "is_authenticated", False) or account is None:
+        return False
+    if user.has_role(Role.ADMIN):
+        return True
+    roles = account.roles
+    if user.has_role(Role.COORDINATOR):
+        return not roles & {Role.COORDINATOR, Role.ADMIN}
+    if user.has_role(Role.ANIMATOR) and roles == {Role.BENEFICIARY}:
+        epms = {org.id for org in user.organisations_for(Role.ANIMATOR)}
+        return any(m.organisation_id in epms for m in account.memberships)
+    return False
+
+
 # Everything a template may call, as ``permissions.<name>(...)``.
 TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "has_role": has_role,
@@ -118,4 +136,5 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "can_manage_epm": can_manage_epm,
     "can_administer": can_administer,
     "can_coordinate": can_coordinate,
+    "can_manage_sign_in": can_manage_sign_in,
 }

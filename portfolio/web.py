@@ -9,12 +9,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask, current_app, g, render_template, request, url_for
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from portfolio import navigation
@@ -35,7 +37,25 @@ ERROR_TITLES = {
 }
 
 
+def content_security_policy(form_action: list[str] | tuple[str, ...] = ()) -> str:
+    """No inline script or style, nothing framed; forms post to this site, or to the identity
+    providers a form may lead to (a sign-in or sign-out answered by a redirect to the provider)."""
+    targets = " ".join(("'self'", *form_action))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"form-action {targets}; frame-ancestors 'none'"
+    )
+
+
 def init_app(app: Flask) -> None:
+    from portfolio.sso.oidc import form_action_sources
+
+    app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(form_action_sources(app))
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N reverse proxies: the client's address and scheme come from their X-Forwarded-* headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Connectez-vous pour voir cette page.")
     login_manager.login_message_category = "info"
@@ -85,16 +105,15 @@ def _commit_and_secure(response: Response) -> Response:
 
 def _security_headers(response: Response) -> None:
     headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'",
-    )
+    headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(), payment=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint != "static":
+        # Pages carry personal data and a CSRF token: never stored by a browser or a proxy cache.
+        headers.setdefault("Cache-Control", "no-store")
     if current_app.config["ENV"] == "production":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 

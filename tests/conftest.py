@@ -90,9 +90,15 @@ class TestClient(FlaskClient):
 
 
 @pytest.fixture
-def app(engine: sa.Engine, database_url: str, instance_dir: Path) -> Iterator[Flask]:
+def app_extra_config() -> dict[str, Any]:
+    """Configuration added to the test application; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(engine: sa.Engine, database_url: str, instance_dir: Path, app_extra_config: dict[str, Any]) -> Iterator[Flask]:
     """An application whose sessions all run inside one transaction, rolled back after the test."""
-    application = create_app(app_overrides(database_url, instance_dir))
+    application = create_app(app_overrides(database_url, instance_dir, **app_extra_config))
     application.test_client_class = TestClient
     connection = engine.connect()
     outer = connection.begin()

@@ -19,11 +19,35 @@ from portfolio.auth.models import Role, User
 from portfolio.permissions import access_of
 from tests import factories
 
+
 # How to fill in a URL's arguments for the walk: argument name -> a function of the session and a
 # context (``people``: one user per role; ``role`` and ``user``: who walks) returning a value the walker
 # may see when its role allows the view. Features that add routes with arguments add them here.
+def _account_the_walker_manages(session: Session, ctx: dict[str, Any]) -> int:
+    """An account whose sign-in the walking role may manage when allowed (an animator: a learner of its EPM)."""
+    if ctx["role"] is Role.ANIMATOR:
+        epm = ctx["user"].organisations_for(Role.ANIMATOR)[0]
+        return factories.user(session, Role.BENEFICIARY, organisation_=epm).id
+    return int(ctx["people"][Role.BENEFICIARY].id)
+
+
+def _identity_of_the_walker(session: Session, ctx: dict[str, Any]) -> int:
+    from portfolio.sso.models import ExternalIdentity
+
+    owner = ctx["user"] or ctx["people"][Role.BENEFICIARY]
+    identity = ExternalIdentity(user_id=owner.id, provider="test", issuer="https://idp.example",
+                                subject=f"walker-{owner.id}-{factories._n()}")
+    session.add(identity)
+    session.flush()
+    return identity.id
+
+
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
+    "account_id": _account_the_walker_manages,
+    "identity_id": _identity_of_the_walker,
+    "provider": lambda session, ctx: "test",
+    "token": lambda session, ctx: "an-invitation-token-that-does-not-exist",
 }
 
 

@@ -30,3 +30,39 @@ class AuditEvent(Base):
     subject_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     details: Mapped[dict[str, Any] | None]
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
+
+
+# --- Append-only, enforced in the application -----------------------------------------------------
+# The unit of work refuses to update or delete an AuditEvent, and every engine refuses an UPDATE or a
+# DELETE statement on the table (ORM bulk or Core) unless it carries the ``audit_purge`` execution
+# option, which only ``portfolio.audit.services.purge_older_than`` sets.
+
+PURGE_OPTION = "audit_purge"
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Something tried to change or remove an audit event."""
+
+
+@sa.event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditLogIsAppendOnly(f"audit event {target.id} cannot be changed: the audit log is append-only")
+
+
+@sa.event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditLogIsAppendOnly(f"audit event {target.id} cannot be deleted: only `ticketnet purge` removes events")
+
+
+@sa.event.listens_for(sa.Engine, "before_execute")
+def _refuse_statements(conn: sa.Connection, clauseelement: Any, multiparams: Any, params: Any,
+                       execution_options: Any) -> None:
+    if not isinstance(clauseelement, sa.Update | sa.Delete):
+        return
+    if clauseelement.table is not AuditEvent.__table__:
+        return
+    if isinstance(clauseelement, sa.Delete) and (
+        execution_options.get(PURGE_OPTION) or clauseelement.get_execution_options().get(PURGE_OPTION)
+    ):
+        return
+    raise AuditLogIsAppendOnly("UPDATE and DELETE on audit_event are refused: the audit log is append-only")

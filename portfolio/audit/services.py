@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portfolio.audit.models import AuditEvent
+from portfolio.audit.models import PURGE_OPTION, AuditEvent
 from portfolio.auth.models import User
 from portfolio.db import utcnow
 from portfolio.orgs.models import Organisation
@@ -43,7 +44,16 @@ def record(
     return event
 
 
+def record_now(factory: Callable[[], Session], action: str, **fields: Any) -> None:
+    """Record an event in a transaction of its own, kept even when the request's own work is rolled
+    back (a refused request, such as a sign-in refused by a rate limit, answers 4xx)."""
+    with factory() as session:
+        record(session, action, **fields)
+        session.commit()
+
+
 def purge_older_than(session: Session, days: int, now: dt.datetime | None = None) -> int:
     cutoff = (now or utcnow()) - dt.timedelta(days=days)
-    result = session.execute(sa.delete(AuditEvent).where(AuditEvent.created_at < cutoff))
+    statement = sa.delete(AuditEvent).where(AuditEvent.created_at < cutoff).execution_options(**{PURGE_OPTION: True})
+    result = session.execute(statement)
     return result.rowcount or 0
