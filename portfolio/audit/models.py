@@ -59,7 +59,7 @@ def _refuse_statements(conn: sa.Connection, clauseelement: Any, multiparams: Any
                        execution_options: Any) -> None:
     if not isinstance(clauseelement, sa.Update | sa.Delete):
         return
-    if clauseelement.table is not AuditEvent.__table__:
+    if getattr(clauseelement.table, "name", None) != AuditEvent.__tablename__:
         return
     if isinstance(clauseelement, sa.Delete) and (
         execution_options.get(PURGE_OPTION) or clauseelement.get_execution_options().get(PURGE_OPTION)

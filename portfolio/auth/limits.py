@@ -88,9 +88,9 @@ def _on_lockout(request_limit: RequestLimit) -> None:
 
 def signin_limits(view: F) -> F:
     """Both limits, on the POSTs of a view that checks a password."""
-    per_account = limiter.limit(_per_account, key_func=_account_key, methods=["POST"], scope="signin-account",
-                                deduct_when=_counts_as_failure, error_message=_account_message,
-                                on_breach=_on_lockout)
-    per_address = limiter.limit(_per_address, methods=["POST"], scope="signin-address",
-                                error_message=_address_message)
+    per_account = limiter.shared_limit(_per_account, "signin-account", key_func=_account_key, methods=["POST"],
+                                       deduct_when=_counts_as_failure, error_message=_account_message,
+                                       on_breach=_on_lockout)
+    per_address = limiter.shared_limit(_per_address, "signin-address", methods=["POST"],
+                                       error_message=_address_message)
     return per_address(per_account(view))  # type: ignore[return-value]

@@ -47,10 +47,8 @@ def login() -> Response | str:
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def logout() -> Response:
+    # Signed in through an identity provider: end that session too, then come back to /login.
     provider_logout = provider_logout_redirect(url_for("auth.login", _external=True))
     end_session()
-    if provider_logout is not None:
-        # Signed in through an identity provider: end that session too, then come back to /login.
-        return provider_logout
     flash(_("Vous êtes déconnecté. À bientôt !"), "success")
-    return redirect(url_for("auth.login"))
+    return provider_logout or redirect(url_for("auth.login"))
