@@ -143,6 +143,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     config.update(overrides)
     config["TESTING"] = testing
+    if production:
+        plain = [name for name, p in config["OIDC_PROVIDERS"].items() if not p["discovery_url"].startswith("https://")]
+        if plain:
+            raise ConfigurationError(f"{ENV_PREFIX}OIDC_{plain[0].upper()}_DISCOVERY_URL must use https:// in production")
 
     if not config["SECRET_KEY"]:
         if production:

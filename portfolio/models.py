@@ -10,6 +10,7 @@ from competences.models import (  # noqa: F401
     FrameworkMapping,
     MappingPair,
 )
+from portfolio.account.models import SignedInSession  # noqa: F401
 from portfolio.audit.models import AuditEvent  # noqa: F401
 from portfolio.auth.models import Membership, User  # noqa: F401
 from portfolio.catalogue.models import Module, ModuleCompetence, ModuleFamily, SchemeConfig  # noqa: F401

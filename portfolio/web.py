@@ -13,7 +13,6 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -21,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from portfolio import navigation
 from portfolio.auth.models import User
-from portfolio.extensions import db, login_manager
+from portfolio.extensions import login_manager
 from portfolio.permissions import TEMPLATE_PREDICATES
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{6,64}$")
@@ -72,16 +71,11 @@ def init_app(app: Flask) -> None:
 
 
 def load_user(user_id: str) -> User | None:
-    """Flask-Login: the cookie holds ``id:session_version``; an older version is signed out."""
-    try:
-        raw_id, raw_version = user_id.split(":", 1)
-        uid, version = int(raw_id), int(raw_version)
-    except ValueError:
-        return None
-    user = db.session.scalar(select(User).where(User.id == uid))
-    if user is None or user.session_version != version or not user.active:
-        return None
-    return user
+    """Flask-Login: the cookie holds ``id:session_version`` and the session's identifier; an older
+    version, or a session that was signed out, is refused (``portfolio.auth.sessions``)."""
+    from portfolio.auth.sessions import load_session_user
+
+    return load_session_user(user_id)
 
 
 def request_id() -> str:

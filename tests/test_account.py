@@ -167,3 +167,81 @@ def test_the_cookie_is_httponly_and_samesite(client: Any) -> None:
     response = client.get("/login")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def _copy_of_the_cookie(app: Any, client: Any) -> Any:
+    thief = app.test_client()
+    thief.set_cookie("ticketnet_session", client.get_cookie("ticketnet_session").value)
+    return thief
+
+
+def test_a_copied_cookie_stops_working_at_sign_out(app: Any, client: Any, login_as: Any) -> None:
+    login_as(Role.BENEFICIARY)
+    thief = _copy_of_the_cookie(app, client)
+    assert thief.get("/moi").status_code == 200
+    client.post_form("/logout")
+    assert thief.get("/moi").status_code == 302  # the session ended on the server, not only in the browser
+
+
+def test_my_open_sessions_and_closing_one_of_them(app: Any, client: Any, login_as: Any, db_session: Session) -> None:
+    from portfolio.account.models import SignedInSession
+
+    user = login_as(Role.BENEFICIARY)
+    laptop = app.test_client()
+    laptop.post_form("/login", {"username": user.username, "password": factories.PASSWORD},
+                     headers={"User-Agent": "Portable de la médiathèque"})
+    page = client.get("/compte").get_data(as_text=True)
+    assert "Cet appareil" in page and "Portable de la médiathèque" in page
+    db_session.expire_all()
+    rows = db_session.scalars(select(SignedInSession).where(SignedInSession.user_id == user.id)
+                              .order_by(SignedInSession.id)).all()
+    mine, laptops = rows[0].id, rows[1].id
+    assert client.post_form(f"/compte/sessions/{mine}/fermer").status_code == 404  # use "Se déconnecter"
+    other = factories.user(db_session, Role.BENEFICIARY)
+    db_session.add(SignedInSession(user_id=other.id, token_hash="f" * 64))
+    db_session.commit()
+    theirs = db_session.scalars(select(SignedInSession.id).where(SignedInSession.user_id == other.id)).one()
+    assert client.post_form(f"/compte/sessions/{theirs}/fermer").status_code == 404
+    assert client.post_form(f"/compte/sessions/{laptops}/fermer").status_code == 302
+    assert laptop.get("/moi").status_code == 302
+    assert client.get("/moi").status_code == 200
+    assert "auth.session_ended" in actions(db_session, user.id)
+
+
+def test_purge_removes_old_session_records(app: Any, runner: Any, db_session: Session) -> None:
+    import datetime as dt
+
+    from portfolio.account.models import SignedInSession
+    from portfolio.db import utcnow
+
+    user = factories.user(db_session, Role.BENEFICIARY)
+    old = SignedInSession(user_id=user.id, token_hash="a" * 64, created_at=utcnow() - dt.timedelta(days=3))
+    fresh = SignedInSession(user_id=user.id, token_hash="b" * 64)
+    db_session.add_all([old, fresh])
+    db_session.commit()
+    old_id, fresh_id = old.id, fresh.id
+    result = runner.invoke(args=["purge"])
+    assert "Connexions terminées : " in result.output
+    db_session.expire_all()
+    assert db_session.get(SignedInSession, old_id) is None and db_session.get(SignedInSession, fresh_id) is not None
+
+
+def test_password_fields_let_password_managers_help(client: Any, login_as: Any) -> None:
+    """Paste and password managers are welcome (ASVS 2.1.11): the right autocomplete, nothing blocked."""
+    login = client.get("/login").get_data(as_text=True)
+    assert 'autocomplete="current-password"' in login and "onpaste" not in login
+    login_as(Role.BENEFICIARY)
+    page = client.get("/compte/mot-de-passe").get_data(as_text=True)
+    assert page.count('autocomplete="new-password"') == 2 and 'autocomplete="off"' not in page
+    assert 'data-show-password="new_password confirm_password"' in page and "js/password.js" in page
+
+
+def test_no_password_reaches_the_audit_log(client: Any, db_session: Session) -> None:
+    user = factories.user(db_session, Role.BENEFICIARY)
+    db_session.commit()
+    client.post_form("/login", {"username": user.username, "password": "mon secret tapé de travers"})
+    client.post_form("/login", {"username": user.username, "password": factories.PASSWORD})
+    db_session.expire_all()
+    for event in db_session.scalars(select(AuditEvent)):
+        text = f"{event.action} {event.details} {event.target_id} {event.actor_name}"
+        assert "secret tapé" not in text and factories.PASSWORD not in text

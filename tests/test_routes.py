@@ -42,12 +42,23 @@ def _identity_of_the_walker(session: Session, ctx: dict[str, Any]) -> int:
     return identity.id
 
 
+def _session_of_the_walker(session: Session, ctx: dict[str, Any]) -> int:
+    from portfolio.account.models import SignedInSession
+
+    owner = ctx["user"] or ctx["people"][Role.BENEFICIARY]
+    row = SignedInSession(user_id=owner.id, token_hash=f"{factories._n():064d}")
+    session.add(row)
+    session.flush()
+    return row.id
+
+
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
     "account_id": _account_the_walker_manages,
     "identity_id": _identity_of_the_walker,
     "provider": lambda session, ctx: "test",
     "token": lambda session, ctx: "an-invitation-token-that-does-not-exist",
+    "session_id": _session_of_the_walker,
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-29 09:11:25.469148
+Create Date: 2026-11-29 09:41:37.436275
 """
 
 from __future__ import annotations
@@ -203,6 +203,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('module', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_module_family_id'), ['family_id'], unique=False)
+
+    op.create_table('signed_in_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('method', sa.String(length=20), nullable=False),
+    sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('ended_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.Column('ip', sa.String(length=45), nullable=False),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_signed_in_session_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signed_in_session')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_signed_in_session_token_hash'))
+    )
+    with op.batch_alter_table('signed_in_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signed_in_session_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_signed_in_session_user_id'), ['user_id'], unique=False)
 
     op.create_table('submission',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -579,6 +596,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_submission_org_status')
 
     op.drop_table('submission')
+    with op.batch_alter_table('signed_in_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signed_in_session_user_id'))
+        batch_op.drop_index(batch_op.f('ix_signed_in_session_created_at'))
+
+    op.drop_table('signed_in_session')
     with op.batch_alter_table('module', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_module_family_id'))
 

@@ -24,7 +24,7 @@ def change_password(session: Session, user: User, new_password: str) -> None:
     if problems:
         raise PasswordRefused(problems[0])
     user.password_hash = hash_password(new_password)
-    sign_out_everywhere(user)
+    sign_out_everywhere(session, user, keep_current=True)
     session.flush()
 
 

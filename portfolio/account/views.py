@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -20,7 +20,10 @@ from portfolio.auth.models import Role
 from portfolio.auth.password_policy import PASSPHRASE_HINT
 from portfolio.auth.passwords import verify_password
 from portfolio.auth.sessions import (
+    active_sessions,
     client_address,
+    current_session_id,
+    end_other_session,
     end_session,
     enforce_session_lifetime,
     mark_recent_auth,
@@ -58,7 +61,21 @@ def index() -> str:
         "account/index.html",
         identities=sso.identities_of(db.session, current_user),
         sign_ins=services.recent_sign_ins(db.session, current_user),
+        sessions=active_sessions(db.session, current_user),
+        this_session=current_session_id(),
     )
+
+
+@bp.route("/compte/sessions/<int:session_id>/fermer", methods=["POST"])
+@signed_in
+@recent_auth_required
+def end_other(session_id: int) -> Response:
+    if session_id == current_session_id() or not end_other_session(db.session, current_user, session_id):
+        abort(404)
+    audit.record(db.session, "auth.session_ended", actor=_actor(), target_type="signed_in_session",
+                 target_id=session_id, ip=client_address())
+    flash(_("Cette connexion est fermée : l'appareil devra se connecter à nouveau."), "success")
+    return redirect(url_for("account.index"))
 
 
 @bp.route("/compte/mot-de-passe", methods=["GET", "POST"])
@@ -69,7 +86,7 @@ def change_password() -> Response | str:
     if form.validate_on_submit():
         user = _actor()
         services.change_password(db.session, user, form.new_password.data or "")
-        login_user(user)  # this session carries the new session version; the others end
+        login_user(user)  # this session carries the new session version; the others have ended
         audit.record(db.session, "account.password_changed", actor=user, subject_user_id=user.id,
                      ip=client_address())
         flash(_("Votre mot de passe est changé. Vos autres connexions (sur d'autres appareils) sont fermées."),
@@ -103,7 +120,7 @@ def confirm() -> Response | str:
 @bp.route("/compte/deconnecter-partout", methods=["POST"])
 @signed_in
 def sign_out_all() -> Response:
-    sign_out_everywhere(_actor())
+    sign_out_everywhere(db.session, _actor())
     end_session("auth.logout_everywhere")
     flash(_("Vous êtes déconnecté de tous vos appareils."), "success")
     return redirect(url_for("auth.login"))

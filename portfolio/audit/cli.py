@@ -1,4 +1,5 @@
-"""``ticketnet purge``: remove what the retention rules say must go (audit events past their retention)."""
+"""``ticketnet purge``: remove what the retention rules say must go: audit events past their retention,
+and the records of signed-in sessions that ended."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask.cli import with_appcontext
 
 from portfolio.audit import services
 from portfolio.audit.models import AuditEvent
+from portfolio.auth.sessions import purge_ended_sessions
 from portfolio.db import utcnow
 from portfolio.extensions import db
 
@@ -30,8 +32,10 @@ def purge_command(days: int | None, dry_run: bool) -> None:
         click.echo(f"Journal d'audit : {count} événements antérieurs au {cutoff:%Y-%m-%d} seraient supprimés.")
         return
     deleted = services.purge_older_than(db.session, keep, now=now)
+    sessions = purge_ended_sessions(db.session, now=now)
     services.record(db.session, "audit.purged", details={"days": keep, "before": cutoff.isoformat(),
-                                                          "deleted": deleted})
+                                                          "deleted": deleted, "sessions": sessions})
     db.session.commit()
     click.echo(f"Journal d'audit : {deleted} événements antérieurs au {cutoff:%Y-%m-%d} supprimés "
                f"(conservation : {keep} jours).")
+    click.echo(f"Connexions terminées : {sessions} supprimées.")

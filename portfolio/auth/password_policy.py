@@ -7,7 +7,8 @@ try first.
 - not in the offline lists of common and breached passwords (``portfolio/auth/data/``, sources in its
   README), compared lower-case and without accents, also once its separators and the digits and symbols
   around it are removed;
-- not the username, not only digits and signs, not the same few characters repeated.
+- not the username, not a row of keys or a run of digits, not the same few characters repeated;
+- no composition rule (no required digit, capital or symbol: ASVS 2.1.9).
 
 Use ``password_problems()`` in services and the ``PasswordPolicy`` WTForms validator in forms
 (``NewPasswordForm`` holds both fields of a new password)::
@@ -34,7 +35,7 @@ from wtforms import Field, PasswordField
 from wtforms.validators import EqualTo, InputRequired, ValidationError
 
 MIN_LENGTH = 12
-MAX_LENGTH = 200
+MAX_LENGTH = 128  # ASVS 2.1.2: at least 64 allowed, more than 128 refused
 MIN_DISTINCT_CHARACTERS = 5
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -70,6 +71,18 @@ def _variants(password: str) -> set[str]:
     return {v for v in variants if v}
 
 
+# Rows of keys and runs of digits or letters (repeated, for the runs that wrap), read both ways.
+_SEQUENCES = tuple(run * 3 for run in (
+    "0123456789", "abcdefghijklmnopqrstuvwxyz", "azertyuiopqsdfghjklmwxcvbn", "qwertyuiopasdfghjklzxcvbnm",
+    "1234567890azertyuiop", "1234567890qwertyuiop",
+))
+
+
+def _is_sequence(password: str) -> bool:
+    joined = _SEPARATORS.sub("", normalise(password))
+    return any(joined in run or joined[::-1] in run for run in _SEQUENCES)
+
+
 def is_common(password: str) -> bool:
     return bool(_variants(password) & common_passwords())
 
@@ -85,8 +98,8 @@ def password_problems(password: str, *, username: str = "") -> list[str]:
     if is_common(password):
         return [_("Ce mot de passe est trop courant : c'est l'un des premiers que les pirates essaient. "
                   "Choisissez d'autres mots.")]
-    if not any(c.isalpha() for c in password):
-        return [_("Ce mot de passe n'a que des chiffres ou des signes : choisissez des mots.")]
+    if _is_sequence(password):
+        return [_("Ce mot de passe suit une rangée de touches ou de chiffres : choisissez des mots.")]
     name = _SEPARATORS.sub("", normalise(username))
     if len(name) >= 4 and name in _SEPARATORS.sub("", normalise(password)):
         return [_("Ce mot de passe contient votre identifiant : choisissez d'autres mots.")]

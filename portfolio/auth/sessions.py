@@ -20,16 +20,22 @@ sensitive actions.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
 import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.orm import Session
 
+from portfolio.account.models import SignedInSession
 from portfolio.audit import services as audit
 from portfolio.auth.models import User
 from portfolio.db import utcnow
@@ -37,6 +43,7 @@ from portfolio.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+SESSION_ID = "sid"  # the random identifier of this signed-in session (SignedInSession.token_hash)
 AUTH_AT = "auth_at"  # when the person last proved who they are (epoch seconds)
 SIGNED_IN_AT = "signed_in_at"
 KEPT_ACROSS_SESSIONS = ("lang",)
@@ -52,12 +59,21 @@ def _fresh_session() -> None:
     session.update(kept)
 
 
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def start_session(user: User, *, method: str, details: dict[str, Any] | None = None) -> None:
-    """Sign ``user`` in on a new session and record it (``method``: password, oidc, ...)."""
+    """Sign ``user`` in on a new session and record it (``method``: password, oidc, ...). This is the
+    one way to sign someone in: a session that did not start here is not recognised."""
     _fresh_session()
+    token = secrets.token_urlsafe(32)
+    db.session.add(SignedInSession(user_id=user.id, token_hash=_digest(token), method=method[:20],
+                                   ip=client_address(), user_agent=request.user_agent.string[:200]))
     login_user(user)
     session.permanent = True
     now = int(time.time())
+    session[SESSION_ID] = token
     session[SIGNED_IN_AT] = now
     session[AUTH_AT] = now
     user.last_login_at = utcnow()
@@ -65,17 +81,79 @@ def start_session(user: User, *, method: str, details: dict[str, Any] | None = N
                  ip=client_address())
 
 
+def load_session_user(user_id: str) -> User | None:
+    """Flask-Login's user loader: the cookie names ``id:session_version`` and the session's random
+    identifier; the user must be active, at that version, and the session not ended. One query."""
+    try:
+        raw_id, raw_version = user_id.split(":", 1)
+        uid, version = int(raw_id), int(raw_version)
+    except ValueError:
+        return None
+    token = session.get(SESSION_ID)
+    if not isinstance(token, str):
+        return None
+    user = db.session.scalar(
+        sa.select(User).join(SignedInSession, SignedInSession.user_id == User.id)
+        .where(User.id == uid, SignedInSession.token_hash == _digest(token), SignedInSession.ended_at.is_(None))
+    )
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+def current_session_id() -> int | None:
+    token = session.get(SESSION_ID)
+    if not isinstance(token, str):
+        return None
+    return db.session.scalar(sa.select(SignedInSession.id).where(SignedInSession.token_hash == _digest(token)))
+
+
 def end_session(action: str = "auth.logout") -> None:
-    """Sign the current person out of this session (record ``action`` if someone was signed in)."""
+    """Sign the current person out of this session for good (record ``action`` if someone was signed in)."""
+    token = session.get(SESSION_ID)
+    if isinstance(token, str):
+        db.session.execute(sa.update(SignedInSession).where(
+            SignedInSession.token_hash == _digest(token), SignedInSession.ended_at.is_(None)).values(ended_at=utcnow()))
     if current_user.is_authenticated:
         audit.record(db.session, action, actor=current_user._get_current_object(), ip=client_address())
     logout_user()
     _fresh_session()
 
 
-def sign_out_everywhere(user: User) -> None:
-    """End every session of ``user`` on every device (older cookies name an older session version)."""
+def active_sessions(db_session: Session, user: User) -> list[SignedInSession]:
+    oldest = utcnow() - dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    return list(db_session.scalars(
+        sa.select(SignedInSession).where(SignedInSession.user_id == user.id, SignedInSession.ended_at.is_(None),
+                                         SignedInSession.created_at > oldest)
+        .order_by(SignedInSession.created_at.desc())
+    ))
+
+
+def end_other_session(db_session: Session, user: User, session_id: int) -> bool:
+    """End one of ``user``'s sessions (another device); False if there is no such open session."""
+    result = db_session.execute(sa.update(SignedInSession).where(
+        SignedInSession.id == session_id, SignedInSession.user_id == user.id,
+        SignedInSession.ended_at.is_(None)).values(ended_at=utcnow()))
+    return bool(result.rowcount)
+
+
+def sign_out_everywhere(db_session: Session, user: User, *, keep_current: bool = False) -> None:
+    """End every session of ``user`` on every device (``keep_current``: except this one)."""
     user.session_version += 1
+    statement = sa.update(SignedInSession).where(SignedInSession.user_id == user.id,
+                                                 SignedInSession.ended_at.is_(None))
+    current = session.get(SESSION_ID)
+    if keep_current and isinstance(current, str):
+        statement = statement.where(SignedInSession.token_hash != _digest(current))
+    db_session.execute(statement.values(ended_at=utcnow()))
+
+
+def purge_ended_sessions(db_session: Session, now: dt.datetime | None = None) -> int:
+    """Remove the sessions that ended, or that are past their maximum lifetime, more than a day ago."""
+    cutoff = (now or utcnow()) - dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"] + 24)
+    result = db_session.execute(sa.delete(SignedInSession).where(
+        sa.or_(SignedInSession.created_at < cutoff, SignedInSession.ended_at < cutoff)))
+    return result.rowcount or 0
 
 
 def mark_recent_auth() -> None:
@@ -119,8 +197,7 @@ def enforce_session_lifetime() -> Any:
         return None
     if now - started <= current_app.config["SESSION_MAX_HOURS"] * 3600:
         return None
-    logout_user()
-    _fresh_session()
+    end_session("auth.session_expired")
     if request.endpoint == "static":
         return None
     flash(_("Votre session a duré trop longtemps : elle est fermée. Connectez-vous à nouveau."), "info")

@@ -73,6 +73,8 @@ def test_changing_the_password(page: Any, live_server: LiveServer) -> None:
     assert_accessible(page)
     page.get_by_label("Nouveau mot de passe").fill("noisette lavande et truffe")
     page.get_by_label("Le même mot de passe, une deuxième fois").fill("noisette lavande et truffe")
+    page.get_by_label("Afficher ce que j'ai tapé").check()
+    assert page.get_by_label("Nouveau mot de passe").get_attribute("type") == "text"
     page.get_by_role("button", name="Enregistrer mon nouveau mot de passe").click()
     page.wait_for_url("**/compte")
     assert "Votre mot de passe est changé" in page.locator(".flash").inner_text()

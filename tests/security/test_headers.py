@@ -39,6 +39,10 @@ def header_problems(url: str, response: Any) -> list[str]:
             problems.append(f"{url}: {name} is {response.headers.get(name)!r}")
     if response.mimetype in ("text/html", "application/json") and response.headers.get("Cache-Control") != "no-store":
         problems.append(f"{url}: Cache-Control is {response.headers.get('Cache-Control')!r}")
+    if response.mimetype == "text/html" and response.mimetype_params.get("charset") != "utf-8":
+        problems.append(f"{url}: Content-Type is {response.headers.get('Content-Type')!r}")
+    if "Access-Control-Allow-Origin" in response.headers:
+        problems.append(f"{url}: CORS allowed for {response.headers['Access-Control-Allow-Origin']!r}")
     if "Strict-Transport-Security" in response.headers:
         problems.append(f"{url}: HSTS outside production")
     return problems
