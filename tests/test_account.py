@@ -245,3 +245,23 @@ def test_no_password_reaches_the_audit_log(client: Any, db_session: Session) -> 
     for event in db_session.scalars(select(AuditEvent)):
         text = f"{event.action} {event.details} {event.target_id} {event.actor_name}"
         assert "secret tapé" not in text and factories.PASSWORD not in text
+
+
+def test_the_account_page_query_count_does_not_grow_with_the_data(client: Any, login_as: Any, db_session: Session,
+                                                                   count_queries: Any) -> None:
+    from portfolio.sso import services as sso
+
+    user = login_as(Role.BENEFICIARY)
+    with count_queries() as few:
+        assert client.get("/compte").status_code == 200
+    for n in range(6):
+        client.application.test_client().post_form("/login", {"username": user.username,
+                                                              "password": factories.PASSWORD})
+        client.post_form("/login", {"username": user.username, "password": f"faux {n}"})
+        invitation, _ = sso.create_invitation(db_session, user, None, days=14)
+        sso.link_identity(db_session, invitation, "test", "https://idp.example", f"sub-{n}")
+    db_session.commit()
+    with count_queries() as many:
+        page = client.get("/compte").get_data(as_text=True)
+    assert page.count("Fermer cette connexion") == 6
+    assert many.count == few.count <= 8, many.statements
