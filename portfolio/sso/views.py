@@ -53,7 +53,7 @@ bp.record_once(_register)
 
 @bp.app_context_processor
 def _providers() -> dict[str, Any]:
-    return {"sso_providers": oidc.providers()}
+    return {"sso_providers": oidc.providers(), "provider_label": _label}
 
 
 def _provider_or_404(name: str) -> oidc.Provider:
