@@ -20,9 +20,6 @@ from portfolio.permissions import access_of
 from tests import factories
 
 
-# How to fill in a URL's arguments for the walk: argument name -> a function of the session and a
-# context (``people``: one user per role; ``role`` and ``user``: who walks) returning a value the walker
-# may see when its role allows the view. Features that add routes with arguments add them here.
 def _account_the_walker_manages(session: Session, ctx: dict[str, Any]) -> int:
     """An account whose sign-in the walking role may manage when allowed (an animator: a learner of its EPM)."""
     if ctx["role"] is Role.ANIMATOR:
@@ -52,6 +49,9 @@ def _session_of_the_walker(session: Session, ctx: dict[str, Any]) -> int:
     return row.id
 
 
+# How to fill in a URL's arguments for the walk: argument name -> a function of the session and a
+# context (``people``: one user per role; ``role`` and ``user``: who walks) returning a value the walker
+# may see when its role allows the view. Features that add routes with arguments add them here.
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
     "account_id": _account_the_walker_manages,
