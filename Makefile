@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 TRANSLATIONS := portfolio/translations
+# The OpenID Provider of the single sign-on tests (npm package oidc-provider, pinned by package-lock.json).
+OIDC_DIR := tests/oidc
 
 .PHONY: run test install install-test translations compile-translations extract-translations lint clean help
 
@@ -27,7 +29,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed compile-translations
 
-install-test: $(VENV)/.installed-test compile-translations
+$(OIDC_DIR)/node_modules/.installed: $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+		echo "npm is missing: the single sign-on tests will be skipped (apt-get install -y nodejs npm)"; \
+	fi
+
+install-test: $(VENV)/.installed-test $(OIDC_DIR)/node_modules/.installed compile-translations
 
 compile-translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d $(TRANSLATIONS)
@@ -53,4 +62,4 @@ lint: install-test
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache $(OIDC_DIR)/node_modules

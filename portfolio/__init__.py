@@ -31,6 +31,8 @@ FEATURES: tuple[str, ...] = (
     "showcase",
     "privacy",
     "assessment",
+    "account",
+    "sso",
 )
 
 

@@ -53,9 +53,10 @@ def check_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from portfolio.audit.cli import purge_command
     from portfolio.backup.cli import commands as backup_commands
 
-    for command in (init_command, demo_command, frameworks_group, db_group, *backup_commands):
+    for command in (init_command, demo_command, frameworks_group, db_group, purge_command, *backup_commands):
         app.cli.add_command(command)
 
 

@@ -10,6 +10,7 @@ from competences.models import (  # noqa: F401
     FrameworkMapping,
     MappingPair,
 )
+from portfolio.account.models import SignedInSession  # noqa: F401
 from portfolio.audit.models import AuditEvent  # noqa: F401
 from portfolio.auth.models import LoginCard, Membership, User  # noqa: F401
 from portfolio.catalogue.models import Module, ModuleCompetence, ModuleFamily, SchemeConfig  # noqa: F401
@@ -24,4 +25,5 @@ from portfolio.enrolment.models import (  # noqa: F401
 from portfolio.journal.models import EntryTag, JournalEntry, Photo  # noqa: F401
 from portfolio.orgs.models import Organisation  # noqa: F401
 from portfolio.sharing.models import Consent, Submission  # noqa: F401
+from portfolio.sso.models import ExternalIdentity, SignInInvitation  # noqa: F401
 from portfolio.tickets.models import Ticket, TicketSerial  # noqa: F401

@@ -40,6 +40,7 @@ class Access:
 
     public: bool = False
     roles: frozenset[Role] | None = None
+    api: bool = False  # a JSON endpoint: a signed-out caller gets 401, never a redirect to the sign-in page
 
     def allows(self, user: Any) -> bool:
         if self.public:
@@ -81,7 +82,7 @@ def signed_in_api(*roles: Role) -> Callable[[F], F]:
     Mark the view ``csrf.exempt`` and call ``csrf.protect()`` in it: the session is checked before the
     CSRF token, which an expired session no longer matches."""
 
-    access = Access(roles=frozenset(roles) if roles else None)
+    access = Access(roles=frozenset(roles) if roles else None, api=True)
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -233,6 +234,24 @@ def can_coordinate(user: Any) -> bool:
     return has_role(user, Role.COORDINATOR, Role.ADMIN)
 
 
+def can_manage_sign_in(user: Any, account: Any) -> bool:
+    """Who may give ``account`` an invitation to sign in through an identity provider, or remove
+    its links: an administrator (any account), a coordinator (accounts without a coordinator or
+    administrator role), an animator (the learners of their own EPMs). Whoever invites could follow
+    the link themselves, so nobody may invite an account that holds more rights than they do."""
+    if not getattr(user, "is_authenticated", False) or account is None:
+        return False
+    if user.has_role(Role.ADMIN):
+        return True
+    roles = account.roles
+    if user.has_role(Role.COORDINATOR):
+        return not roles & {Role.COORDINATOR, Role.ADMIN}
+    if user.has_role(Role.ANIMATOR) and roles == {Role.BENEFICIARY}:
+        epms = {org.id for org in user.organisations_for(Role.ANIMATOR)}
+        return any(m.organisation_id in epms for m in account.memberships)
+    return False
+
+
 # Everything a template may call, as ``permissions.<name>(...)``.
 TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "has_role": has_role,
@@ -246,4 +265,5 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "can_read_journal": can_read_journal,
     "can_read_entry": can_read_entry,
     "can_edit_entry": can_edit_entry,
+    "can_manage_sign_in": can_manage_sign_in,
 }

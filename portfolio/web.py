@@ -12,14 +12,13 @@ from flask import Flask, current_app, g, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from portfolio import navigation, requestlog, uploads
 from portfolio.auth.models import User
-from portfolio.extensions import db, login_manager
+from portfolio.extensions import login_manager
 from portfolio.permissions import TEMPLATE_PREDICATES
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{6,64}$")
@@ -35,7 +34,21 @@ ERROR_TITLES = {
 }
 
 
+def content_security_policy(form_action: list[str] | tuple[str, ...] = ()) -> str:
+    """No inline script or style, nothing framed; forms post to this site, or to the identity
+    providers a form may lead to (a sign-in or sign-out answered by a redirect to the provider)."""
+    targets = " ".join(("'self'", *form_action))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"form-action {targets}; frame-ancestors 'none'"
+    )
+
+
 def init_app(app: Flask) -> None:
+    from portfolio.sso.oidc import form_action_sources
+
+    app.config["CONTENT_SECURITY_POLICY"] = content_security_policy(form_action_sources(app))
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Connectez-vous pour voir cette page.")
     login_manager.login_message_category = "info"
@@ -54,16 +67,11 @@ def init_app(app: Flask) -> None:
 
 
 def load_user(user_id: str) -> User | None:
-    """Flask-Login: the cookie holds ``id:session_version``; an older version is signed out."""
-    try:
-        raw_id, raw_version = user_id.split(":", 1)
-        uid, version = int(raw_id), int(raw_version)
-    except ValueError:
-        return None
-    user = db.session.scalar(select(User).where(User.id == uid))
-    if user is None or user.session_version != version or not user.active:
-        return None
-    return user
+    """Flask-Login: the cookie holds ``id:session_version`` and the session's identifier; an older
+    version, or a session that was signed out, is refused (``portfolio.auth.sessions``)."""
+    from portfolio.auth.sessions import load_session_user
+
+    return load_session_user(user_id)
 
 
 def request_id() -> str:
@@ -94,16 +102,15 @@ def _commit_and_secure(response: Response) -> Response:
 
 def _security_headers(response: Response) -> None:
     headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'",
-    )
+    headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(), payment=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint != "static":
+        # Pages carry personal data and a CSRF token: never stored by a browser or a proxy cache.
+        headers.setdefault("Cache-Control", "no-store")
     if current_app.config["ENV"] == "production":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 

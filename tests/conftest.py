@@ -50,6 +50,14 @@ def app_overrides(database_url: str, instance: Path, **extra: Any) -> dict[str, 
     }
 
 
+def production_overrides(instance: Path, **extra: Any) -> dict[str, Any]:
+    """What production mode accepts (a strong key, PostgreSQL); create_app never connects, so the
+    database need not exist."""
+    return {"ENV": "production", "SECRET_KEY": "Zq8-vL2xT0pR5wK9mN3bY7cH1dF6gJ4sUe-production-test",
+            "DATABASE_URL": "postgresql+psycopg://ticketnet@db.invalid/ticketnet", "INSTANCE_PATH": str(instance),
+            **extra}
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return test_database_url(tmp_path_factory)
@@ -90,9 +98,15 @@ class TestClient(FlaskClient):
 
 
 @pytest.fixture
-def app(engine: sa.Engine, database_url: str, instance_dir: Path) -> Iterator[Flask]:
+def app_extra_config() -> dict[str, Any]:
+    """Configuration added to the test application; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(engine: sa.Engine, database_url: str, instance_dir: Path, app_extra_config: dict[str, Any]) -> Iterator[Flask]:
     """An application whose sessions all run inside one transaction, rolled back after the test."""
-    application = create_app(app_overrides(database_url, instance_dir))
+    application = create_app(app_overrides(database_url, instance_dir, **app_extra_config))
     application.test_client_class = TestClient
     connection = engine.connect()
     outer = connection.begin()

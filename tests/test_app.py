@@ -84,3 +84,25 @@ def test_no_inline_script_or_style_in_templates() -> None:
                 r"\son[a-z]+=", text):
             offenders.append(path.name)
     assert offenders == []
+
+
+def test_identity_providers_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICKETNET_OIDC_EPM_DISCOVERY_URL", "https://sso.epm.example/.well-known/openid-configuration")
+    monkeypatch.setenv("TICKETNET_OIDC_EPM_CLIENT_ID", "ticketnet")
+    monkeypatch.setenv("TICKETNET_OIDC_EPM_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("TICKETNET_OIDC_EPM_LABEL", "Portail des EPM")
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path)})
+    assert app.config["OIDC_PROVIDERS"] == {"epm": {
+        "discovery_url": "https://sso.epm.example/.well-known/openid-configuration", "client_id": "ticketnet",
+        "client_secret": "s3cret", "label": "Portail des EPM", "scope": "openid"}}
+    monkeypatch.delenv("TICKETNET_OIDC_EPM_CLIENT_SECRET")
+    with pytest.raises(ConfigurationError, match="TICKETNET_OIDC_EPM_CLIENT_SECRET"):
+        create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_identity_providers_need_https_in_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICKETNET_OIDC_EPM_DISCOVERY_URL", "http://sso.epm.example/.well-known/openid-configuration")
+    monkeypatch.setenv("TICKETNET_OIDC_EPM_CLIENT_ID", "ticketnet")
+    monkeypatch.setenv("TICKETNET_OIDC_EPM_CLIENT_SECRET", "s3cret")
+    with pytest.raises(ConfigurationError, match="https"):
+        create_app({"ENV": "production", "SECRET_KEY": "s" * 50, "INSTANCE_PATH": str(tmp_path)})

@@ -31,6 +31,7 @@ def test_healthz_and_pages_say_when_the_database_is_down(tmp_path: Path) -> None
     assert page.status_code in (302, 503)
     with client.session_transaction() as session:
         session["_user_id"] = "1:1"
+        session["sid"] = "a-session-identifier"  # a signed-in session names its server-side record
     page = client.get("/moi")
     assert page.status_code == 503
     text = page.get_data(as_text=True)

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from competences.models import Assessment, Competence
 from portfolio import PROJECT_DIR
+from portfolio.account.models import SignedInSession
 from portfolio.audit import services as audit
-from portfolio.auth import cards
 from portfolio.audit.models import AuditEvent
+from portfolio.auth import cards
 from portfolio.auth.models import Role, User
 from portfolio.db import Base
 from portfolio.enrolment.models import Attendance, PositioningInterview
@@ -35,6 +36,7 @@ from portfolio.journal.storage import FolderStorage
 from portfolio.privacy import export, services
 from portfolio.privacy.registry import MENTIONS, REFERENCES, mention_key
 from portfolio.sharing.models import Consent, Submission
+from portfolio.sso.models import ExternalIdentity, SignInInvitation
 from portfolio.tickets.models import Ticket
 from tests import factories
 
@@ -98,6 +100,11 @@ def person_everywhere(session: Session, storage: FolderStorage) -> dict[str, Any
     audit.record(session, "auth.login", actor=person, ip="192.0.2.1")
     audit.record(session, "auth.login_failed", details={"username": person.username}, ip="192.0.2.2")
     cards.new_card(session, person, printed_by=person)
+    identity = ExternalIdentity(user_id=person.id, provider="epm", issuer="https://sso.example", subject="odette-1")
+    session.add(identity)
+    session.add(SignInInvitation(user_id=person.id, token_hash="b" * 64, created_by_id=person.id,
+                                 expires_at=NOW + dt.timedelta(days=14)))
+    session.add(SignedInSession(user_id=person.id, token_hash="c" * 64, ip="192.0.2.9", user_agent="Firefox"))
     reader = factories.user(session, Role.ANIMATOR, epm)
     audit.record(session, "journal.read", actor=reader, subject_user_id=person.id, ip="192.0.2.3")
     others_entry = factories.journal_entry(session, other, title="À quelqu'un d'autre")

@@ -21,6 +21,35 @@ from portfolio.permissions import access_of
 from tests import factories
 
 
+def _account_the_walker_manages(session: Session, ctx: dict[str, Any]) -> int:
+    """An account whose sign-in the walking role may manage when allowed (an animator: a learner of its EPM)."""
+    if ctx["role"] is Role.ANIMATOR:
+        epm = ctx["user"].organisations_for(Role.ANIMATOR)[0]
+        return factories.user(session, Role.BENEFICIARY, organisation_=epm).id
+    return int(ctx["people"][Role.BENEFICIARY].id)
+
+
+def _identity_of_the_walker(session: Session, ctx: dict[str, Any]) -> int:
+    from portfolio.sso.models import ExternalIdentity
+
+    owner = ctx["user"] or ctx["people"][Role.BENEFICIARY]
+    identity = ExternalIdentity(user_id=owner.id, provider="test", issuer="https://idp.example",
+                                subject=f"walker-{owner.id}-{factories._n()}")
+    session.add(identity)
+    session.flush()
+    return identity.id
+
+
+def _session_of_the_walker(session: Session, ctx: dict[str, Any]) -> int:
+    from portfolio.account.models import SignedInSession
+
+    owner = ctx["user"] or ctx["people"][Role.BENEFICIARY]
+    row = SignedInSession(user_id=owner.id, token_hash=f"{factories._n():064d}")
+    session.add(row)
+    session.flush()
+    return row.id
+
+
 # How to fill in a URL's arguments for the walk: argument name -> a function of the session and a
 # context (``people``: one user per role; ``role`` and ``user``: who walks) returning a value the walker
 # may see when its role allows the view. Features that add routes with arguments add them here.
@@ -72,6 +101,12 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "photo_id": _photo,
     "size": lambda session, ctx: "miniature",
     "learner_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).learner_id,
+    "epm_id": lambda session, ctx: _org_of(ctx, Role.ANIMATOR).id,
+    "account_id": _account_the_walker_manages,
+    "identity_id": _identity_of_the_walker,
+    "provider": lambda session, ctx: "test",
+    "token": lambda session, ctx: "an-invitation-token-that-does-not-exist",
+    "connection_id": _session_of_the_walker,
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-29 09:56:02.181478
+Create Date: 2026-11-29 10:05:11.948516
 """
 
 from __future__ import annotations
@@ -144,6 +144,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_consent_org_owner', ['organisation_id', 'owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_consent_owner_id'), ['owner_id'], unique=False)
 
+    op.create_table('external_identity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('issuer', sa.String(length=255), nullable=False),
+    sa.Column('subject', sa.String(length=255), nullable=False),
+    sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_external_identity_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_external_identity')),
+    sa.UniqueConstraint('issuer', 'subject', name=op.f('uq_external_identity_issuer_subject'))
+    )
+    with op.batch_alter_table('external_identity', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_external_identity_user_id'), ['user_id'], unique=False)
+
     op.create_table('framework_domain',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('framework_id', sa.Integer(), nullable=False),
@@ -210,6 +225,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('module', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_module_family_id'), ['family_id'], unique=False)
+
+    op.create_table('signed_in_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('method', sa.String(length=20), nullable=False),
+    sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('ended_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.Column('ip', sa.String(length=45), nullable=False),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_signed_in_session_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signed_in_session')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_signed_in_session_token_hash'))
+    )
+    with op.batch_alter_table('signed_in_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signed_in_session_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_signed_in_session_user_id'), ['user_id'], unique=False)
 
     op.create_table('submission',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -316,6 +348,25 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_epm_module_offer_organisation_id_organisation'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('organisation_id', 'module_id', name=op.f('pk_epm_module_offer'))
     )
+    op.create_table('sign_in_invitation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('used_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.Column('identity_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_sign_in_invitation_created_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['identity_id'], ['external_identity.id'], name=op.f('fk_sign_in_invitation_identity_id_external_identity'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_sign_in_invitation_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_invitation')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_sign_in_invitation_token_hash'))
+    )
+    with op.batch_alter_table('sign_in_invitation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_in_invitation_user_id'), ['user_id'], unique=False)
+
     op.create_table('workshop_session',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('epm_id', sa.Integer(), nullable=False),
@@ -538,6 +589,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_workshop_session_animator_id'))
 
     op.drop_table('workshop_session')
+    with op.batch_alter_table('sign_in_invitation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sign_in_invitation_user_id'))
+
+    op.drop_table('sign_in_invitation')
     op.drop_table('epm_module_offer')
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
         batch_op.drop_index('uq_enrolment_active_ticket', sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
@@ -564,6 +619,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_submission_org_status')
 
     op.drop_table('submission')
+    with op.batch_alter_table('signed_in_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signed_in_session_user_id'))
+        batch_op.drop_index(batch_op.f('ix_signed_in_session_created_at'))
+
+    op.drop_table('signed_in_session')
     with op.batch_alter_table('module', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_module_family_id'))
 
@@ -579,6 +639,10 @@ def downgrade() -> None:
     op.drop_table('login_card')
     op.drop_table('framework_mapping')
     op.drop_table('framework_domain')
+    with op.batch_alter_table('external_identity', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_external_identity_user_id'))
+
+    op.drop_table('external_identity')
     with op.batch_alter_table('consent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_owner_id'))
         batch_op.drop_index('ix_consent_org_owner')

@@ -1,5 +1,6 @@
 """The audit log: append-only. The application has no path that updates or deletes a row, except
-``ticketnet purge`` past the retention period."""
+``ticketnet purge`` past the retention period, and the pseudonymisation of a person who deleted their
+account (their name replaced, the link to their account cleared; the events themselves stay)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,45 @@ class AuditEvent(Base):
     subject_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     details: Mapped[dict[str, Any] | None]
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
+
+
+# --- Append-only, enforced in the application -----------------------------------------------------
+# The unit of work refuses to update or delete an AuditEvent, and every engine refuses an UPDATE or a
+# DELETE statement on the table (ORM bulk or Core) unless it carries the ``audit_purge`` execution
+# option, which only ``portfolio.audit.services.purge_older_than`` sets, or an UPDATE of the identity
+# columns only with the ``audit_pseudonymise`` option, which only ``pseudonymise_person`` sets.
+
+PURGE_OPTION = "audit_purge"
+PSEUDONYMISE_OPTION = "audit_pseudonymise"
+IDENTITY_COLUMNS = frozenset({"actor_id", "actor_name", "subject_user_id", "details"})
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Something tried to change or remove an audit event."""
+
+
+@sa.event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditLogIsAppendOnly(f"audit event {target.id} cannot be changed: the audit log is append-only")
+
+
+@sa.event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditLogIsAppendOnly(f"audit event {target.id} cannot be deleted: only `ticketnet purge` removes events")
+
+
+@sa.event.listens_for(sa.Engine, "before_execute")
+def _refuse_statements(conn: sa.Connection, clauseelement: Any, multiparams: Any, params: Any,
+                       execution_options: Any) -> None:
+    if not isinstance(clauseelement, sa.Update | sa.Delete):
+        return
+    if getattr(clauseelement.table, "name", None) != AuditEvent.__tablename__:
+        return
+    options = {**clauseelement.get_execution_options(), **execution_options}
+    if isinstance(clauseelement, sa.Delete) and options.get(PURGE_OPTION):
+        return
+    if isinstance(clauseelement, sa.Update) and options.get(PSEUDONYMISE_OPTION):
+        changed = {getattr(column, "key", str(column)) for column in clauseelement._values or {}}
+        if changed and changed <= IDENTITY_COLUMNS:
+            return
+    raise AuditLogIsAppendOnly("UPDATE and DELETE on audit_event are refused: the audit log is append-only")

@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from portfolio.auth.password_policy import PasswordPolicy
+
 
 class LoginForm(FlaskForm):
     username = StringField(
@@ -33,10 +35,11 @@ class FirstSignInForm(FlaskForm):
 
 
 class ChoosePasswordForm(FlaskForm):
+    policy_username: str | None = None  # compared with the password by the policy
+
     password = PasswordField(
         _l("Mon nouveau mot de passe"),
-        validators=[InputRequired(_l("Écrivez un mot de passe.")),
-                    Length(min=8, max=200, message=_l("Le mot de passe doit avoir au moins 8 caractères."))],
+        validators=[InputRequired(_l("Écrivez un mot de passe.")), PasswordPolicy()],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from competences.models import Assessment, Competence, assessment_evidence
 from portfolio import asset_dir
+from portfolio.account.models import SignedInSession
 from portfolio.audit.models import AuditEvent
 from portfolio.auth.models import LoginCard, Membership, User
 from portfolio.db import Base, utcnow
@@ -31,6 +32,7 @@ from portfolio.journal.models import EntryStatus, JournalEntry, Photo
 from portfolio.journal.storage import PhotoStorage
 from portfolio.privacy.registry import MENTIONS, REFERENCES, mention_key
 from portfolio.sharing.models import Consent, Submission
+from portfolio.sso.models import ExternalIdentity, SignInInvitation
 from portfolio.tickets.models import Ticket
 
 FORMAT = "ticketnet-portfolio"
@@ -100,6 +102,12 @@ def collect(session: Session, user: User, now: dt.datetime | None = None) -> dic
     ))
     memberships = list(session.scalars(sa.select(Membership).where(Membership.user_id == uid).order_by(Membership.id)))
     cards = list(session.scalars(sa.select(LoginCard).where(LoginCard.user_id == uid).order_by(LoginCard.id)))
+    sessions = list(session.scalars(
+        sa.select(SignedInSession).where(SignedInSession.user_id == uid).order_by(SignedInSession.id)))
+    identities = list(session.scalars(
+        sa.select(ExternalIdentity).where(ExternalIdentity.user_id == uid).order_by(ExternalIdentity.id)))
+    invitations = list(session.scalars(
+        sa.select(SignInInvitation).where(SignInInvitation.user_id == uid).order_by(SignInInvitation.id)))
 
     return {
         "format": FORMAT,
@@ -171,6 +179,18 @@ def collect(session: Session, user: User, now: dt.datetime | None = None) -> dic
         "login_cards": [
             {"id": c.id, "created_at": _iso(c.created_at), "expires_at": _iso(c.expires_at),
              "used_at": _iso(c.used_at), "revoked_at": _iso(c.revoked_at)} for c in cards
+        ],
+        "signed_in_sessions": [
+            {"id": s.id, "method": s.method, "created_at": _iso(s.created_at), "ended_at": _iso(s.ended_at),
+             "ip": s.ip, "user_agent": s.user_agent} for s in sessions
+        ],
+        "external_identities": [
+            {"id": i.id, "provider": i.provider, "issuer": i.issuer, "subject": i.subject,
+             "created_at": _iso(i.created_at), "last_used_at": _iso(i.last_used_at)} for i in identities
+        ],
+        "sign_in_invitations": [
+            {"id": i.id, "created_at": _iso(i.created_at), "expires_at": _iso(i.expires_at),
+             "used_at": _iso(i.used_at), "revoked_at": _iso(i.revoked_at)} for i in invitations
         ],
         "audit_events": [
             {"id": e.id, "created_at": _iso(e.created_at), "action": e.action, "by_me": e.actor_id == uid,

@@ -32,6 +32,11 @@ MENTIONS = "mentions"  # {"table.column": [ids]}: records written by the person 
 REFERENCES: tuple[Reference, ...] = (
     Reference("membership", "user_id", "memberships", OnDelete.DELETE, "roles in organisations"),
     Reference("login_card", "user_id", "login_cards", OnDelete.DELETE, "login cards printed for the person"),
+    Reference("signed_in_session", "user_id", "signed_in_sessions", OnDelete.DELETE, "the person's sessions"),
+    Reference("external_identity", "user_id", "external_identities", OnDelete.DELETE,
+              "identity-provider accounts linked to the person's"),
+    Reference("sign_in_invitation", "user_id", "sign_in_invitations", OnDelete.DELETE,
+              "invitations to link an identity provider"),
     Reference("journal_entry", "owner_id", "entries", OnDelete.DELETE, "the journal"),
     Reference("photo", "owner_id", "photos", OnDelete.DELETE, "photos of the journal (files too)"),
     Reference("assessment", "learner_id", "assessments", OnDelete.DELETE, "judgements on the person's competences"),
@@ -53,6 +58,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("consent", "recorded_by_id", MENTIONS, OnDelete.DETACH, "paper consents the person recorded"),
     Reference("submission", "decided_by_id", MENTIONS, OnDelete.DETACH, "decisions the person took"),
     Reference("login_card", "printed_by_id", MENTIONS, OnDelete.DETACH, "login cards the person printed"),
+    Reference("sign_in_invitation", "created_by_id", MENTIONS, OnDelete.DETACH, "invitations the person created"),
 )
 
 

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portfolio.audit import services as audit
-from portfolio.audit.models import AuditEvent
 from portfolio.auth.models import User
 from portfolio.db import Base
 from portfolio.enrolment.models import Enrolment, PositioningInterview
@@ -51,17 +50,11 @@ def delete_account(session: Session, storage: PhotoStorage, user: User, secret_k
         .values(projects="", notes="")
     )
     # The audit log: the person's events stay, under a pseudonym; so do failed sign-ins with their name.
-    session.execute(
-        sa.update(AuditEvent).where(AuditEvent.actor_id == uid).values(actor_name=alias, details=None)
-    )
-    session.execute(
-        sa.update(AuditEvent)
-        .where(AuditEvent.action == "auth.login_failed",
-               AuditEvent.details["username"].as_string() == user.username)
-        .values(details={"username": alias})
-    )
+    audit.pseudonymise_person(session, uid, user.username, alias)
 
     for reference in REFERENCES:
+        if reference.on_delete is OnDelete.PSEUDONYMISE:
+            continue  # done just above
         table = Base.metadata.tables[reference.table]
         column = table.c[reference.column]
         if reference.on_delete is OnDelete.DELETE:

@@ -167,6 +167,7 @@
       }
       if (body.id) { adopt(body); }
       if (result.status === 200) {
+        document.dispatchEvent(new Event("ticketnet:activity"));  // the server saw us: the session lives on
         if (lost) { lost.hidden = true; }
         if (sameText(sent, snapshot())) {
           dirty = false;

@@ -347,6 +347,7 @@
       }
       return response.json();
     }).then(function (data) {
+      document.dispatchEvent(new Event("ticketnet:activity"));  // the server saw us: the session lives on
       failures = 0;
       signedOut = false;
       settle(data.saved || [], data.refused || [], batch);

@@ -113,4 +113,4 @@ def sign_in(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/login")
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("button", name="Se connecter", exact=True).click()

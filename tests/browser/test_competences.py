@@ -214,6 +214,7 @@ def test_a_refused_cell_is_shown_and_not_retried(grid_page: Any, live_server: An
         expect(page.locator("#grid-status")).to_contain_text("Refusé : Cette personne n'est pas notée présente")
         expect(page.locator(".grid-cell.is-failed")).to_have_count(1)
         assert levels(page)[0][0] == before  # back to what the server has
-        assert page.evaluate("localStorage.length") == 0  # nothing left to send again
+        pending = "localStorage.getItem(document.querySelector('[data-storage-key]').dataset.storageKey)"
+        assert page.evaluate(pending) is None  # nothing left to send again
     finally:
         mark_lucie("present")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from portfolio import create_app
+from portfolio.auth.sessions import SESSION_ID
 from portfolio.extensions import db
 from tests.browser.conftest import LiveServer, assert_accessible
 
@@ -23,7 +24,8 @@ def test_the_unavailable_page_is_french_accessible_and_gives_the_code(browser: A
     app = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False, "DATABASE_URL": unreachable,
                       "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "browser-test-secret-key"})
     # A signed-in visitor: loading their account needs the database.
-    cookie = app.session_interface.get_signing_serializer(app).dumps({"_user_id": "1:1"})  # type: ignore[attr-defined]
+    cookie = app.session_interface.get_signing_serializer(app).dumps(  # type: ignore[attr-defined]
+        {"_user_id": "1:1", SESSION_ID: "a-session-identifier"})
     with LiveServer(app) as server:
         context = browser.new_context(base_url=server.url, locale="fr-FR")
         context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": server.url}])
