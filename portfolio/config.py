@@ -96,6 +96,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "AUDIT_RETENTION_DAYS": _env_int("AUDIT_RETENTION_DAYS", 365),
         "SCHEME_CODE": "ticket-net-lot",
+        # How the EPMs are paid for the tickets they serve (portfolio/stats/payments.py): pro_rata or
+        # full_after_first.
+        "PAYMENT_RULE": os.environ.get(f"{ENV_PREFIX}PAYMENT_RULE", "pro_rata"),
     }
     config.update(overrides)
     config["TESTING"] = testing
