@@ -75,9 +75,9 @@ class TicketLine:
     ticket_id: int
     reference: str
     holder: str
-    sessions: int  # paid sessions held in the period
+    sessions: int  # present sessions held in the period (valid ticket), whether they earned or not
     amount_cents: int
-    sessions_to_date: int  # paid sessions up to the end of the period
+    sessions_to_date: int  # present sessions up to the end of the period (valid ticket)
     amount_to_date_cents: int
 
 

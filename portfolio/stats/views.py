@@ -114,7 +114,7 @@ def payments_epm(period: str, epm_id: int) -> str:
 def statement_csv(statement: payments.Statement) -> bytes:
     """One line per (EPM, ticket) paid in the period."""
     header = [_("Période"), _("Code EPM"), _("EPM"), _("Référence du ticket"), _("Bénéficiaire"),
-              _("Séances payées sur la période"), _("Montant de la période (EUR)"), _("Séances payées au total"),
+              _("Séances suivies sur la période"), _("Montant de la période (EUR)"), _("Séances suivies au total"),
               _("Montant payé au total (EUR)")]
     codes = {e.epm_id: e.code for e in statement.epms}
     rows = [[statement.period.code, codes[line.epm_id], line.epm_name, line.reference, line.holder, line.sessions,
@@ -124,7 +124,7 @@ def statement_csv(statement: payments.Statement) -> bytes:
 
 
 def summary_csv(statement: payments.Statement) -> bytes:
-    header = [_("Période"), _("Code EPM"), _("EPM"), _("Tickets"), _("Séances payées"), _("Montant (EUR)")]
+    header = [_("Période"), _("Code EPM"), _("EPM"), _("Tickets"), _("Séances suivies"), _("Montant (EUR)")]
     rows = [[statement.period.code, e.code, e.name, e.tickets, e.sessions, euros(e.amount_cents, grouped=False)]
             for e in statement.epms]
     rows.append([statement.period.code, "", _("Total"), statement.total_tickets, statement.total_sessions,
