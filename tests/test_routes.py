@@ -24,7 +24,32 @@ from tests import factories
 # may see when its role allows the view. Features that add routes with arguments add them here.
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
+    # Coordination figures (portfolio/stats).
+    "dataset": lambda session, ctx: "etats",
+    "period": lambda session, ctx: _stats_sample(session)["period"],
+    "epm_id": lambda session, ctx: _stats_sample(session)["epm_id"],
+    "fmt": lambda session, ctx: "csv",
+    "ticket_id": lambda session, ctx: _stats_sample(session)["ticket_id"],
+    "session_id": lambda session, ctx: _stats_sample(session)["session_id"],
 }
+
+
+def _stats_sample(session: Session) -> dict[str, Any]:
+    """One EPM paid for one present session this month (made once per walk)."""
+    import datetime as dt
+
+    from portfolio.orgs.models import OrgKind
+
+    found = session.info.get("stats_sample")
+    if found is None:
+        epm = factories.organisation(session, OrgKind.EPM)
+        ticket = factories.ticket(session)
+        now = dt.datetime.now(dt.timezone.utc).replace(hour=10, minute=0)
+        workshop = factories.workshop(session, epm, now)
+        factories.attend(session, workshop, factories.enrolment(session, ticket, epm))
+        found = session.info["stats_sample"] = {"period": f"{now:%Y-%m}", "epm_id": epm.id, "ticket_id": ticket.id,
+                                                "session_id": workshop.id}
+    return found
 
 
 def routes(app: Flask) -> Iterator[Rule]:

@@ -26,6 +26,12 @@ def export_group() -> None:
 def export_payments(period: str, fmt: str, epm_code: str | None, output: Path) -> None:
     """The EPM payment statement of a period: CSV (one line per EPM and ticket) or PDF (the summary, then each
     EPM's statement)."""
+    # French messages and templates need a request (Babel chooses the language from it): the default one.
+    with current_app.test_request_context():
+        _export_payments(period, fmt, epm_code, output)
+
+
+def _export_payments(period: str, fmt: str, epm_code: str | None, output: Path) -> None:
     import sqlalchemy as sa
 
     from portfolio.catalogue.scheme import current_scheme
@@ -48,8 +54,7 @@ def export_payments(period: str, fmt: str, epm_code: str | None, output: Path) -
             return
     statement = payments.statement(db.session, current_scheme(db.session),
                                    payments.rule_from_config(current_app.config), found, epm_id)
-    with current_app.test_request_context():
-        content = statement_csv(statement) if fmt == "csv" else statement_pdf(statement)
+    content = statement_csv(statement) if fmt == "csv" else statement_pdf(statement)
     try:
         output.write_bytes(content)
     except OSError as exc:

@@ -88,6 +88,7 @@ class Statement:
     share_cents: int
     epms: list[EpmTotal]
     lines: list[TicketLine]
+    epm_id: int | None = None  # the statement of one EPM, or None for all
 
     @property
     def total_cents(self) -> int:
@@ -180,7 +181,7 @@ def statement(session: Session, scheme: Scheme, rule: PaymentRule, period: Perio
         )]
     epms = [EpmTotal(epm, code, name, int(tickets), int(sessions), int(amount))
             for epm, code, name, tickets, sessions, amount in totals]
-    return Statement(period, rule, scheme.epm_share_cents, epms, lines)
+    return Statement(period, rule, scheme.epm_share_cents, epms, lines, epm_id)
 
 
 def paid_to_date_cents(rule: PaymentRule, share_cents: int, usage: sa.Subquery) -> Any:
