@@ -87,7 +87,7 @@ def _period_or_404(code: str) -> Period:
 
 @bp.route("/coordination/paiements", endpoint="payments")
 @role_required(Role.COORDINATOR)
-def payments_page() -> tuple[str, int] | str:
+def payments_page() -> str:
     asked = request.args.get("periode", "").strip()
     error = None
     try:
@@ -97,9 +97,10 @@ def payments_page() -> tuple[str, int] | str:
     scheme = current_scheme(db.session)
     statement = payments.statement(db.session, scheme, _rule(), period, with_lines=False)
     budget = payments.budget(db.session, scheme, _rule(), period.year)
-    page = render_template("stats/payments.html", statement=statement, budget=budget, asked=asked or period.code,
+    # A period that cannot be read is explained above the form, which keeps what was typed; the current
+    # month is shown meanwhile.
+    return render_template("stats/payments.html", statement=statement, budget=budget, asked=asked or period.code,
                            error=error, euros=euros)
-    return (page, 400) if error else page
 
 
 @bp.route("/coordination/paiements/<period>/epm/<int:epm_id>")
