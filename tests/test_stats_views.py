@@ -118,7 +118,7 @@ def test_epm_statement_page_and_files(client: Any, login_as: Any, network: dict[
     login_as(Role.COORDINATOR)
     base = f"/coordination/paiements/{PERIOD}/epm/{network['epm'].id}"
     page = client.get(base).get_data(as_text=True)
-    assert "Relevé de EPM de Souillac" in page and network["tickets"][0].reference in page
+    assert "Relevé : EPM de Souillac" in page and network["tickets"][0].reference in page
     csv_lines = client.get(base + ".csv").data.decode("utf-8-sig").splitlines()
     assert len(csv_lines) == 1 + 3
     assert any(line.startswith(f"{PERIOD};epm-souillac;EPM de Souillac;{network['tickets'][0].reference};")

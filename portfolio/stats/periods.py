@@ -46,7 +46,7 @@ class Period:
     @property
     def label(self) -> str:
         if self.is_quarter:
-            return _("%(quarter)se trimestre %(year)s", quarter=self.code[-1], year=self.year)
+            return _("trimestre %(quarter)s de %(year)s", quarter=self.code[-1], year=self.year)
         return _("du %(start)s au %(end)s", start=self.start.strftime("%d/%m/%Y"),
                  end=self.last_day.strftime("%d/%m/%Y"))
 
