@@ -185,7 +185,8 @@ def test_figures_by_prescriber_epm_public_month_and_year(db_session: Session, da
     assert (none.label, none.key, none.total) == ("aucun", None, 2)  # never registered: the issued and the cancelled
 
     seniors = only(board.by_public, "Séniors : retraités ou futurs retraités")
-    assert seniors.total == 4 and only(board.by_public, "Allocataires de minima sociaux éloignés de l'emploi").total == 1
+    minima = only(board.by_public, "Allocataires de minima sociaux éloignés de l'emploi")
+    assert seniors.total == 4 and minima.total == 1
 
     assert [(f.label, f.total) for f in board.by_month] == [("2025-01", 1), ("2025-02", 1), ("2025-03", 1),
                                                             ("2026-01", 2)]
