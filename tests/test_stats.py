@@ -372,3 +372,17 @@ def test_csv_for_french_spreadsheets() -> None:
     assert content.startswith(b"\xef\xbb\xbf")
     assert content.decode("utf-8-sig") == 'EPM;Montant (EUR)\r\n"Cahors; centre";1234,56\r\n'
     assert euros(123456) == "1\u202f234,56" and euros(5) == "0,05" and euros(-150) == "-1,50"
+
+
+def test_column_labels_and_reference_labels_never_overlap() -> None:
+    import re
+
+    months = [(f"2025-{m:02d}", m) for m in range(1, 13)] + [(f"2026-{m:02d}", m) for m in range(1, 13)]
+    svg = str(charts.column_chart("Mois", months, references=[
+        charts.Reference("haute 900", 900), charts.Reference("objectif 500", 500), charts.Reference("basse 450", 450)]))
+    under_axis = [float(x) for x in re.findall(r'<text class="chart-label" x="([\d.]+)" y="2\d\d" text-anchor="middle">',
+                                                svg)]
+    assert 2 <= len(under_axis) < len(months)
+    assert min(b - a for a, b in zip(under_axis, under_axis[1:], strict=False)) >= 7 * 7 + 8
+    notes = [float(y) for y in re.findall(r'<text class="chart-note" x="[\d.]+" y="([\d.]+)"', svg)]
+    assert len(notes) == 3 and min(b - a for a, b in zip(notes, notes[1:], strict=False)) >= 16

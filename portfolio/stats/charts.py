@@ -9,6 +9,7 @@ with optional reference lines (targets).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -117,7 +118,9 @@ def column_chart(title: str, columns: Sequence[tuple[str, float]], description: 
                      f'{escape(_fmt(scale_max * tick))}</text>')
     slot = plot_w / max(len(columns), 1)
     width = min(slot * 0.7, 60)
-    every = max(1, round(len(columns) / 12))  # at most about twelve labels under the axis
+    # Labels under the axis never overlap: every n-th one, n from the longest label (about 7 px a character).
+    widest = max((len(label) for label, _ in columns), default=1) * 7 + 8
+    every = max(1, math.ceil(widest / slot))
     for index, (label, value) in enumerate(columns):
         x = left + slot * index + (slot - width) / 2
         h = plot_h * value / scale_max
@@ -128,9 +131,11 @@ def column_chart(title: str, columns: Sequence[tuple[str, float]], description: 
         if index % every == 0:
             parts.append(f'<text class="chart-label" x="{x + width / 2:.1f}" y="{base + 20}" '
                          f'text-anchor="middle">{escape(label)}</text>')
-    for ref in references:
+    label_y = -math.inf  # reference labels at least 16 px apart, from the top one down
+    for ref in sorted(references, key=lambda r: -r.value):
         y = base - plot_h * ref.value / scale_max
+        label_y = max(y + 5, label_y + 16)
         parts.append(f'<line class="{ref.css}" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}"/>'
-                     f'<text class="chart-note" x="{left + plot_w + 6}" y="{y + 5:.1f}">{escape(ref.label)}</text>')
+                     f'<text class="chart-note" x="{left + plot_w + 6}" y="{label_y:.1f}">{escape(ref.label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every piece of text above is escaped)
