@@ -380,8 +380,8 @@ def test_column_labels_and_reference_labels_never_overlap() -> None:
     months = [(f"2025-{m:02d}", m) for m in range(1, 13)] + [(f"2026-{m:02d}", m) for m in range(1, 13)]
     svg = str(charts.column_chart("Mois", months, references=[
         charts.Reference("haute 900", 900), charts.Reference("objectif 500", 500), charts.Reference("basse 450", 450)]))
-    under_axis = [float(x) for x in re.findall(r'<text class="chart-label" x="([\d.]+)" y="2\d\d" text-anchor="middle">',
-                                                svg)]
+    label = r'<text class="chart-label" x="([\d.]+)" y="2\d\d" text-anchor="middle">'
+    under_axis = [float(x) for x in re.findall(label, svg)]
     assert 2 <= len(under_axis) < len(months)
     assert min(b - a for a, b in zip(under_axis, under_axis[1:], strict=False)) >= 7 * 7 + 8
     notes = [float(y) for y in re.findall(r'<text class="chart-note" x="[\d.]+" y="([\d.]+)"', svg)]

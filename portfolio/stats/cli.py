@@ -37,8 +37,8 @@ def _export_payments(period: str, fmt: str, epm_code: str | None, output: Path) 
     from portfolio.catalogue.scheme import current_scheme
     from portfolio.orgs.models import Organisation, OrgKind
     from portfolio.stats import payments
+    from portfolio.stats.exports import statement_csv, statement_pdf
     from portfolio.stats.periods import BadPeriod, parse_period
-    from portfolio.stats.views import statement_csv, statement_pdf
 
     try:
         found = parse_period(period)

@@ -13,7 +13,7 @@ from portfolio.catalogue.scheme import current_scheme
 from portfolio.extensions import db
 from portfolio.permissions import role_required
 from portfolio.stats import anomalies, payments, services, tables
-from portfolio.stats.exports import csv_bytes, euros, pdf_bytes
+from portfolio.stats.exports import csv_bytes, euros, statement_csv, statement_pdf, summary_csv
 from portfolio.stats.periods import BadPeriod, Period, month_period, parse_period
 from portfolio.timeutil import local_now, local_today
 
@@ -110,31 +110,6 @@ def payments_epm(period: str, epm_id: int) -> str:
     if not statement.epms:
         abort(404)
     return render_template("stats/payments_epm.html", statement=statement, epm=statement.epms[0], euros=euros)
-
-
-def statement_csv(statement: payments.Statement) -> bytes:
-    """One line per (EPM, ticket) paid in the period."""
-    header = [_("Période"), _("Code EPM"), _("EPM"), _("Référence du ticket"), _("Bénéficiaire"),
-              _("Séances suivies sur la période"), _("Montant de la période (EUR)"), _("Séances suivies au total"),
-              _("Montant payé au total (EUR)")]
-    codes = {e.epm_id: e.code for e in statement.epms}
-    rows = [[statement.period.code, codes[line.epm_id], line.epm_name, line.reference, line.holder, line.sessions,
-             euros(line.amount_cents, grouped=False), line.sessions_to_date,
-             euros(line.amount_to_date_cents, grouped=False)] for line in statement.lines]
-    return csv_bytes(header, rows)
-
-
-def summary_csv(statement: payments.Statement) -> bytes:
-    header = [_("Période"), _("Code EPM"), _("EPM"), _("Tickets"), _("Séances suivies"), _("Montant (EUR)")]
-    rows = [[statement.period.code, e.code, e.name, e.tickets, e.sessions, euros(e.amount_cents, grouped=False)]
-            for e in statement.epms]
-    rows.append([statement.period.code, "", _("Total"), statement.total_tickets, statement.total_sessions,
-                 euros(statement.total_cents, grouped=False)])
-    return csv_bytes(header, rows)
-
-
-def statement_pdf(statement: payments.Statement) -> bytes:
-    return pdf_bytes("stats/payments_pdf.html", statement=statement, euros=euros, generated_on=local_today())
 
 
 def _file(content: bytes, fmt: str, name: str) -> Response:
