@@ -155,6 +155,9 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         "PROXY_FIX": _env_proxy_fix(),
         # One log line per request; "json" for JSON lines, anything else for plain text.
         "LOG_FORMAT": os.environ.get(f"{ENV_PREFIX}LOG_FORMAT", "text").strip().lower(),
+        # How the EPMs are paid for the tickets they serve (portfolio/stats/payments.py): pro_rata or
+        # full_after_first.
+        "PAYMENT_RULE": os.environ.get(f"{ENV_PREFIX}PAYMENT_RULE", "pro_rata"),
     }
     if production:
         # SQL parameters (names, journal text, password hashes) never go into logs or error messages.

@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from competences.models import Assessment, Competence, Level, Voice
 from portfolio.auth import services as accounts
 from portfolio.auth.models import Role, User
 from portfolio.auth.passwords import _hasher
 from portfolio.catalogue.models import Module
 from portfolio.catalogue.scheme import load_scheme_config
-from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
+from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, PathModule, WorkshopSession
 from portfolio.orgs.models import Organisation, OrgKind
+from portfolio.sharing.models import Submission, SubmissionStatus
 from portfolio.tickets.models import Ticket, TicketStatus
 from portfolio.tickets.reference import make_reference
 from portfolio.timeutil import add_months
@@ -122,9 +124,47 @@ def workshop(
 
 def attend(
     session: Session, workshop_: WorkshopSession, enrolment_: Enrolment,
-    status: AttendanceStatus = AttendanceStatus.PRESENT,
+    status: AttendanceStatus = AttendanceStatus.PRESENT, **fields: Any,
 ) -> Attendance:
-    created = Attendance(session_id=workshop_.id, enrolment_id=enrolment_.id, status=status.value)
+    created = Attendance(session_id=workshop_.id, enrolment_id=enrolment_.id, status=status.value, **fields)
+    session.add(created)
+    session.flush()
+    return created
+
+
+def path(session: Session, enrolment_: Enrolment, module_numbers: list[int]) -> None:
+    by_number = {m.number: m for m in modules(session)}
+    for position, number in enumerate(module_numbers):
+        session.add(PathModule(enrolment_id=enrolment_.id, module_id=by_number[number].id, position=position))
+    session.flush()
+
+
+def competence(session: Session, code: str) -> Competence:
+    from competences.loader import B2I_CODE, latest_framework
+
+    framework = latest_framework(session, B2I_CODE)
+    assert framework is not None
+    return session.scalars(
+        select(Competence).where(Competence.framework_id == framework.id, Competence.code == code)).one()
+
+
+def assessment(session: Session, learner: User, code: str, voice: Voice, level: Level,
+               created_at: dt.datetime | None = None) -> Assessment:
+    values: dict[str, Any] = {"learner_id": learner.id, "competence_id": competence(session, code).id,
+                              "voice": voice.value, "level": level.value}
+    if created_at is not None:
+        values["created_at"] = created_at
+    created = Assessment(**values)
+    session.add(created)
+    session.flush()
+    return created
+
+
+def submission(session: Session, owner: User, training_body: Organisation | None = None,
+               status: SubmissionStatus = SubmissionStatus.SENT, decision: str | None = None) -> Submission:
+    body = training_body or organisation(session, OrgKind.TRAINING_BODY)
+    created = Submission(owner_id=owner.id, organisation_id=body.id, snapshot={}, status=status.value,
+                         decision=decision)
     session.add(created)
     session.flush()
     return created

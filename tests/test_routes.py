@@ -74,6 +74,14 @@ def _enrolment(session: Session, ctx: dict[str, Any]) -> Any:
     return factories.enrolment(session, ticket, _org_of(ctx, Role.ANIMATOR), factories.user(session))
 
 
+def _paid_epm(session: Session) -> int:
+    """An EPM with one present session this month, so that it has a payment statement."""
+    epm = factories.organisation(session)
+    workshop = factories.workshop(session, epm, factories.NOW.replace(hour=10, minute=0))
+    factories.attend(session, workshop, factories.enrolment(session, factories.ticket(session), epm))
+    return int(epm.id)
+
+
 def _journal(session: Session, ctx: dict[str, Any]) -> tuple[Any, Any]:
     """A learner and an entry the walker may read (their own, their EPM's learner's, or consented)."""
     if "journal" not in ctx:
@@ -101,12 +109,16 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "photo_id": _photo,
     "size": lambda session, ctx: "miniature",
     "learner_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).learner_id,
-    "epm_id": lambda session, ctx: _org_of(ctx, Role.ANIMATOR).id,
+    "epm_id": _once("paid_epm", lambda session, ctx: _paid_epm(session)),
     "account_id": _account_the_walker_manages,
     "identity_id": _identity_of_the_walker,
     "provider": lambda session, ctx: "test",
     "token": lambda session, ctx: "an-invitation-token-that-does-not-exist",
     "connection_id": _session_of_the_walker,
+    # Coordination figures (portfolio/stats).
+    "dataset": lambda session, ctx: "etats",
+    "period": lambda session, ctx: f"{factories.NOW:%Y-%m}",
+    "fmt": lambda session, ctx: "csv",
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-29 10:05:11.948516
+Create Date: 2026-11-29 10:22:15.432394
 """
 
 from __future__ import annotations
@@ -493,6 +493,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_path_module')),
     sa.UniqueConstraint('enrolment_id', 'module_id', name=op.f('uq_path_module_enrolment_id_module_id'))
     )
+    with op.batch_alter_table('path_module', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_path_module_module_id'), ['module_id'], unique=False)
+
     op.create_table('positioning_interview',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enrolment_id', sa.Integer(), nullable=False),
@@ -562,6 +565,9 @@ def downgrade() -> None:
     op.drop_table('entry_competence')
     op.drop_table('assessment_evidence')
     op.drop_table('positioning_interview')
+    with op.batch_alter_table('path_module', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_path_module_module_id'))
+
     op.drop_table('path_module')
     op.drop_table('module_competence')
     op.drop_table('mapping_pair')

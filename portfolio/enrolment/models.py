@@ -87,7 +87,8 @@ class PathModule(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolment.id", ondelete="CASCADE"))
-    module_id: Mapped[int] = mapped_column(sa.ForeignKey("module.id"))
+    # Indexed for the coordination's "modules chosen" figure (a count per module).
+    module_id: Mapped[int] = mapped_column(sa.ForeignKey("module.id"), index=True)
     position: Mapped[int] = mapped_column(default=0)
 
     module: Mapped[Module] = relationship(lazy="joined")
