@@ -26,6 +26,7 @@ FEATURES: tuple[str, ...] = (
     "tickets",
     "enrolment",
     "catalogue",
+    "imports",
 )
 
 
