@@ -159,7 +159,7 @@ def _encoding_name(data: bytes, text: str) -> str:
 
 
 def _csv_lines(text: str, delimiter: str) -> Iterator[tuple[int, Sequence[Any]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=True)
     line = 1
     while True:
         try:
@@ -167,8 +167,8 @@ def _csv_lines(text: str, delimiter: str) -> Iterator[tuple[int, Sequence[Any]]]
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportRefused(_l("cette ligne est illisible (guillemet non fermé ou caractère nul)."),
-                                line=reader.line_num or line) from exc
+            raise ImportRefused(_l("cette ligne est illisible : un guillemet (\") est mal placé ou n'est pas fermé."),
+                                line=line) from exc
         yield line, cells
         line = reader.line_num + 1
 

@@ -80,8 +80,7 @@ def tickets_command(file: Path, prescriber_code: str, default_category: str | No
     if check.problems and not valid_only:
         fail(f"{file} : aucun ticket n'a été émis. Corrigez les lignes ci-dessus, ou ajoutez --valid-only pour "
              "n'émettre que les lignes valides.")
-    with click.progressbar(length=len(check.importable), label="Émission des tickets", file=click.get_text_stream(
-            "stderr")) as bar:
+    with click.progressbar(length=len(check.importable), label="Émission des tickets") as bar:
         try:
             references = import_tickets(db.session, scheme, prescriber, check, today, valid_only=valid_only,
                                         progress=bar.update)
@@ -114,8 +113,7 @@ def _journal_command(kind: str) -> click.Command:
         except ImportRefused as refused:
             _refused(file, refused)
             return
-        with click.progressbar(length=len(parsed.entries), label="Import des articles",
-                               file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(length=len(parsed.entries), label="Import des articles") as bar:
             result = import_journal(db.session, user, parsed, local_today(), progress=bar.update)
         for entry in result.imported:
             tags = f" [{', '.join(entry.tags)}]" if entry.tags else ""
