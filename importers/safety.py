@@ -124,5 +124,7 @@ def parse_xml(data: bytes) -> Element:
     except ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         raise ImportRefused(_l("Ce fichier n'est pas un XML bien formé."), line=line) from exc
+    except LookupError as exc:  # <?xml encoding="..."?> names an encoding Python does not know
+        raise ImportRefused(_l("Ce fichier XML déclare un encodage inconnu.")) from exc
     except (ValueError, UnicodeError, RecursionError) as exc:
         raise ImportRefused(_l("Ce fichier n'est pas un XML bien formé.")) from exc
