@@ -284,8 +284,8 @@ def _read_rows(
             continue
         result.data_rows += 1
         if result.data_rows > MAX_ROWS:
-            raise ImportRefused(_l("Le fichier a plus de %(max)s lignes : coupez-le en plusieurs fichiers.",
-                                   max=f"{MAX_ROWS:,}".replace(",", " ")))
+            most = f"{MAX_ROWS:,}".replace(",", " ")
+            raise ImportRefused(_l("Le fichier a plus de %(max)s lignes : coupez-le en plusieurs fichiers.", max=most))
 
         def cell(key: str) -> Any:
             index = columns.get(key)
