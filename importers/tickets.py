@@ -108,8 +108,14 @@ class CategoryMatcher:
         self.exact = {_fold_word(code): code for code in categories}
         self.exact.update({_fold_word(label): code for code, label in categories.items()})
         self.labels = [(_fold_word(text), code) for code, label in categories.items() for text in (code, label)]
+        self.seen: dict[str, str | None] = {}
 
     def __call__(self, text: str) -> str | None:
+        if text not in self.seen:
+            self.seen[text] = self._match(text)
+        return self.seen[text]
+
+    def _match(self, text: str) -> str | None:
         folded = _fold_word(text)
         if not folded:
             return None
@@ -243,6 +249,11 @@ def _recognise(cells: Sequence[Any]) -> tuple[dict[str, int], list[str]]:
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
+    if type(value) is str:
+        text = value.strip()
+        if "  " in text or "\xa0" in text or "\u202f" in text or "\n" in text or "\t" in text or "\r" in text:
+            return _SPACES.sub(" ", text.replace("\xa0", " ").replace("\u202f", " ")).strip()
+        return text
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, dt.datetime):
@@ -250,6 +261,10 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
     return _SPACES.sub(" ", str(value).replace("\xa0", " ").replace("\u202f", " ")).strip()
+
+
+def _blank(cells: Sequence[Any]) -> bool:
+    return not any(c is not None and (c.strip() if type(c) is str else _cell_text(c)) for c in cells)
 
 
 def _birth_value(value: Any) -> str | dt.date:
@@ -280,7 +295,7 @@ def _read_rows(
         raise ImportRefused(_missing_columns(missing))
     seen: dict[IdentityKey, int] = {}
     for line, cells in iterator:
-        if not any(_cell_text(c) for c in cells):
+        if _blank(cells):
             continue
         result.data_rows += 1
         if result.data_rows > MAX_ROWS:
@@ -329,7 +344,7 @@ def _find_header(iterator: Iterator[tuple[int, Sequence[Any]]], result: TicketFi
     """The first row, among the first non-blank ones, that names at least two of the expected columns."""
     looked = 0
     for _line, cells in iterator:
-        if not any(_cell_text(c) for c in cells):
+        if _blank(cells):
             continue
         columns, ignored = _recognise(cells)
         if len(columns) >= 2:
