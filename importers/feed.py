@@ -9,8 +9,22 @@ from xml.etree.ElementTree import Element
 from flask_babel import lazy_gettext as _l
 
 from importers.errors import ImportRefused
-from importers.journal import (APP, ATOM, CONTENT, DC, MAX_XML_BYTES, RDF, ImportedEntry, JournalFile, atom_entry,
-                               atom_title, clean_tags, one_line, parse_datetime, text)
+from importers.journal import (
+    APP,
+    ATOM,
+    CONTENT,
+    DC,
+    MAX_XML_BYTES,
+    RDF,
+    ImportedEntry,
+    JournalFile,
+    atom_entry,
+    atom_title,
+    clean_tags,
+    one_line,
+    parse_datetime,
+    text,
+)
 from importers.safety import check_size, parse_xml
 
 RSS1 = "http://purl.org/rss/1.0/"

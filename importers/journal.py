@@ -155,7 +155,7 @@ def parse_datetime(value: str) -> dt.datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
     try:
-        return moment.astimezone(dt.timezone.utc)
+        return moment.astimezone(dt.UTC)
     except (OverflowError, ValueError):
         return None
 

@@ -13,8 +13,21 @@ from xml.etree.ElementTree import Element
 from flask_babel import lazy_gettext as _l
 
 from importers.errors import ImportRefused
-from importers.journal import (ARCHIVE_LIMITS, ATOM, LEAP2, MAX_ARCHIVE_BYTES, MAX_XML_BYTES, RDF, ImportedEntry,
-                               ImportedImage, JournalFile, atom_entry, atom_title, image_name, text)
+from importers.journal import (
+    ARCHIVE_LIMITS,
+    ATOM,
+    LEAP2,
+    MAX_ARCHIVE_BYTES,
+    MAX_XML_BYTES,
+    RDF,
+    ImportedEntry,
+    ImportedImage,
+    JournalFile,
+    atom_entry,
+    atom_title,
+    image_name,
+    text,
+)
 from importers.safety import ZIP_MAGIC, check_size, open_zip, parse_xml, read_member, safe_member_name
 
 WHAT_POST = _l("Article")

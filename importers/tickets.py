@@ -19,7 +19,7 @@ import io
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,8 +218,7 @@ def _xlsx_cells(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
                 if not workbook.worksheets:
                     raise ImportRefused(_l("Le classeur ne contient aucune feuille."))
                 sheet = workbook.worksheets[0]
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                    yield number, values
+                yield from enumerate(sheet.iter_rows(values_only=True), start=1)
             finally:
                 workbook.close()
     except ImportRefused:
@@ -284,6 +283,14 @@ def _phone_value(value: Any) -> str:
     return _cell_text(value)
 
 
+def _cell_getter(columns: dict[str, int], cells: Sequence[Any]) -> Callable[[str], Any]:
+    def cell(key: str) -> Any:
+        index = columns.get(key)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    return cell
+
+
 def _read_rows(
     rows: Iterable[tuple[int, Sequence[Any]]], result: TicketFile, match_category: CategoryMatcher, today: dt.date,
     default_category: str | None,
@@ -301,11 +308,7 @@ def _read_rows(
         if result.data_rows > MAX_ROWS:
             most = f"{MAX_ROWS:,}".replace(",", " ")
             raise ImportRefused(_l("Le fichier a plus de %(max)s lignes : coupez-le en plusieurs fichiers.", max=most))
-
-        def cell(key: str) -> Any:
-            index = columns.get(key)
-            return cells[index] if index is not None and index < len(cells) else None
-
+        cell = _cell_getter(columns, cells)
         public_text = _cell_text(cell(PUBLIC))
         category = match_category(public_text) if public_text else default_category
         if category is None:

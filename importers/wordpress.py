@@ -12,8 +12,17 @@ from xml.etree.ElementTree import Element
 from flask_babel import lazy_gettext as _l
 
 from importers.errors import ImportRefused
-from importers.journal import (CONTENT, MAX_XML_BYTES, WP_PREFIX, ImportedEntry, JournalFile, clean_tags, one_line,
-                               parse_datetime, text)
+from importers.journal import (
+    CONTENT,
+    MAX_XML_BYTES,
+    WP_PREFIX,
+    ImportedEntry,
+    JournalFile,
+    clean_tags,
+    one_line,
+    parse_datetime,
+    text,
+)
 from importers.safety import check_size, parse_xml
 
 WHAT = {

@@ -124,7 +124,8 @@ def test_rss2_feed_in_latin1_with_categories_and_dc_dates() -> None:
 
 
 def test_atom_xhtml_content_and_rss1() -> None:
-    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><title type="html">&lt;b&gt;Gras&lt;/b&gt; et
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry>
+    <title type="html">&lt;b&gt;Gras&lt;/b&gt; et
     normal</title><updated>2020-01-02T03:04:05Z</updated><category term="a"/><content type="xhtml"><div
     xmlns="http://www.w3.org/1999/xhtml"><p>Un <em>paragraphe</em></p></div></content></entry></feed>"""
     [entry] = parse_feed(atom).entries
@@ -195,9 +196,9 @@ def test_mahara_zip_import_creates_private_entries_with_dates_tags_and_a_clean_p
     first, second, draft = entries_of(db_session, learner)
     assert first.visibility == Visibility.PRIVATE.value and first.status == EntryStatus.PUBLISHED.value
     assert draft.status == EntryStatus.DRAFT.value and draft.published_at is None
-    assert first.created_at == dt.datetime(2013, 9, 16, 15, 5, tzinfo=dt.timezone.utc)
+    assert first.created_at == dt.datetime(2013, 9, 16, 15, 5, tzinfo=dt.UTC)
     assert first.published_at == first.created_at
-    assert first.updated_at == dt.datetime(2013, 9, 17, 16, 30, tzinfo=dt.timezone.utc)
+    assert first.updated_at == dt.datetime(2013, 9, 17, 16, 30, tzinfo=dt.UTC)
     assert sorted(t.tag for t in first.tags) == ["débuts", "souris"]
     assert "<script" not in first.body_html and "onclick" not in first.body_html
     assert "<strong>toute seule</strong>" in first.body_html and first.body_md == first.body_html

@@ -143,7 +143,7 @@ def test_a_wrong_birth_date_is_reported_with_its_line(typed: str) -> None:
     ["NOM", "PRÉNOM", "DATE DE NAISSANCE", "VILLE", "CATÉGORIE"],
     ["Nom d'usage", "Prénoms", "Né(e) le", "Commune de résidence", "Public cible"],
     [" nom ", "prenom", "date naissance", "localité", "type de public"],
-    ["Nom *", "Prénom *", "Date de naissance (JJ/MM/AAAA)".split(" (")[0], "Commune", "Public visé"],
+    ["Nom *", "Prénom *", ["Date de naissance", "JJ/MM/AAAA)"][0], "Commune", "Public visé"],
     ["Last name", "First name", "Date of birth", "City", "Public"],
 ])
 def test_header_names_and_their_usual_variants(headers: list[str]) -> None:
@@ -444,7 +444,7 @@ def _tickets_of(db_session: Session, code: str) -> int:
 def test_command_dry_run_lists_every_problem_with_file_and_line(runner: Any, tmp_path: Path, db_session: Session,
                                                                 prescriber_code: str) -> None:
     path = tmp_path / "liste.csv"
-    path.write_bytes(_people(6, bad_line=3) + "Pons;Annie;17/09/1947;Gramat;martiens\n".encode())
+    path.write_bytes(_people(6, bad_line=3) + b"Pons;Annie;17/09/1947;Gramat;martiens\n")
     result = runner.invoke(args=["import", "tickets", str(path), "--prescriber", prescriber_code, "--dry-run"])
     assert result.exit_code == 1
     assert f"{path}, ligne 3 : « 31/02/1980 » n'est pas une date de naissance (JJ/MM/AAAA)." in result.output
