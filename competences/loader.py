@@ -35,11 +35,21 @@ class LoadResult:
     created: bool
 
 
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
 def read_yaml(path: Path) -> tuple[dict[str, Any], str]:
-    """The parsed document and a hash of its content (independent of formatting)."""
+    """The parsed document and a hash of its content (independent of formatting). Files may come from
+    elsewhere (``ticketnet frameworks import``): too large a file, and YAML aliases, which let a small
+    file describe a huge document, are refused."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise FrameworkDataError(f"{path.name}: the file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+        text = path.read_text(encoding="utf-8")
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+            raise FrameworkDataError(f"{path.name}: YAML aliases (*name) are not accepted")
+        document = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise FrameworkDataError(f"{path.name}: cannot read the file ({exc})") from exc
     if not isinstance(document, dict):
         raise FrameworkDataError(f"{path.name}: expected a mapping at the top level")

@@ -34,6 +34,7 @@ FEATURES: tuple[str, ...] = (
     "account",
     "sso",
     "stats",
+    "imports",
 )
 
 

@@ -208,3 +208,10 @@ def test_frameworks_import_refuses_to_change_a_loaded_version(runner: Any, tmp_p
     assert "D1 Environnement informatique" in shown and "Un autre titre" not in shown
     missing = runner.invoke(args=["frameworks", "import", str(tmp_path / "absent.yaml")])
     assert missing.exit_code == 2
+
+
+def test_frameworks_import_refuses_yaml_aliases(runner: Any, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text('a: &a ["x", "x"]\nb: &b [*a, *a]\nc: &c [*b, *b]\nframework: {code: x, version: "1"}\n')
+    result = runner.invoke(args=["frameworks", "import", str(bomb)])
+    assert result.exit_code == 1 and "aliases" in result.output

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 
@@ -30,3 +31,15 @@ class BatchForm(FlaskForm):
     public_category = SelectField(_l("Public"), validators=[InputRequired(_l("Choisissez le public."))])
     people = TextAreaField(_l("Une personne par ligne"), validators=[
         InputRequired(_l("Écrivez au moins une personne, une par ligne.")), Length(max=50_000)])
+
+
+class ImportForm(FlaskForm):
+    prescriber = SelectField(_l("Au nom de"), coerce=int)
+    public_category = SelectField(_l("Public, pour les lignes qui n'en indiquent pas"), default="")
+    file = FileField(_l("Le fichier (CSV ou Excel .xlsx)"), validators=[
+        FileRequired(_l("Choisissez le fichier à envoyer."))], render_kw={"accept": ".csv,.txt,.xlsx"})
+
+
+class ImportConfirmForm(FlaskForm):
+    token = HiddenField(validators=[InputRequired()])
+    valid_only = HiddenField(default="")

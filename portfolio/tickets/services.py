@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -111,14 +113,57 @@ class Holder:
     email: str = ""
 
 
+_FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
 def parse_date(text: str) -> dt.date | None:
     """A date as people type it: 14/03/1951, 14-03-1951, 14.03.1951 or 1951-03-14."""
+    french = _FRENCH_DATE.match(text.strip())
+    if french:  # the usual case, without strptime (a spreadsheet may have 100 000 of them)
+        try:
+            return dt.date(int(french[3]), int(french[2]), int(french[1]))
+        except ValueError:
+            return None
     for layout in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
         try:
             return dt.datetime.strptime(text.strip(), layout).date()
         except ValueError:
             continue
     return None
+
+
+NAME_LENGTH = 100
+PHONE_LENGTH = 30
+EMAIL_LENGTH = 200
+_PHONE = re.compile(r"^[0-9 +().-]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def make_holder(
+    last: str, first: str, born: str | dt.date, commune: str, public_category: str, phone: str, email: str,
+    today: dt.date,
+) -> Holder:
+    """The rules for the person named on a ticket, wherever they were typed (a batch, a spreadsheet):
+    the holder, or ``TicketRefused`` saying why (without the line, which the caller knows)."""
+    last, first, commune, phone, email = (v.strip() for v in (last, first, commune, phone, email))
+    if not (last and first and born and commune):
+        raise TicketRefused(_l("il faut au moins le nom, le prénom, la date de naissance et la commune."))
+    birth = born if isinstance(born, dt.date) else parse_date(born)
+    if birth is None or not dt.date(1900, 1, 1) <= birth <= today:
+        raise TicketRefused(_l("« %(text)s » n'est pas une date de naissance (JJ/MM/AAAA).", text=born))
+    for value in (last, first, commune):
+        if len(value) > NAME_LENGTH:
+            raise TicketRefused(_l("« %(text)s… » est trop long (%(max)s caractères au plus).",
+                                   text=value[:30], max=NAME_LENGTH))
+    if phone and (len(phone) > PHONE_LENGTH or not _PHONE.match(phone)):
+        raise TicketRefused(_l("« %(text)s » n'est pas un numéro de téléphone.", text=phone[:40]))
+    if email and (len(email) > EMAIL_LENGTH or not _EMAIL.match(email)):
+        raise TicketRefused(_l("« %(text)s » n'est pas une adresse électronique.", text=email[:60]))
+    return Holder(last, first, birth, commune, public_category, phone, email)
+
+
+def line_problem(line: int, reason: object) -> str:
+    return str(_l("Ligne %(line)s : %(reason)s", line=line, reason=reason))
 
 
 def parse_holders(text: str, public_category: str, today: dt.date) -> tuple[list[Holder], list[str]]:
@@ -131,28 +176,52 @@ def parse_holders(text: str, public_category: str, today: dt.date) -> tuple[list
             continue
         parts = [p.strip() for p in line.replace("\t", ";").split(";")]
         parts += [""] * (6 - len(parts))
-        last, first, born, commune, phone, email = parts[:6]
         if len(parts) > 6 and any(parts[6:]):
-            problems.append(str(_l("Ligne %(line)s : trop de colonnes (6 au plus, séparées par des points-virgules).",
-                                   line=number)))
+            problems.append(line_problem(number, _l("trop de colonnes (6 au plus, séparées par des points-virgules).")))
             continue
-        if not (last and first and born and commune):
-            problems.append(str(_l("Ligne %(line)s : il faut au moins le nom, le prénom, la date de naissance "
-                                   "et la commune.", line=number)))
-            continue
-        birth = parse_date(born)
-        if birth is None or not dt.date(1900, 1, 1) <= birth <= today:
-            problems.append(str(_l("Ligne %(line)s : « %(text)s » n'est pas une date de naissance (JJ/MM/AAAA).",
-                                   line=number, text=born)))
-            continue
-        if email and "@" not in email:
-            problems.append(str(_l("Ligne %(line)s : « %(text)s » n'est pas une adresse électronique.",
-                                   line=number, text=email)))
-            continue
-        holders.append(Holder(last[:100], first[:100], birth, commune[:100], public_category, phone[:30], email[:200]))
+        last, first, born, commune, phone, email = parts[:6]
+        try:
+            holders.append(make_holder(last, first, born, commune, public_category, phone, email, today))
+        except TicketRefused as refused:
+            problems.append(line_problem(number, refused.message))
     if not holders and not problems:
         problems.append(str(_l("Écrivez au moins une personne, une par ligne.")))
     return holders, problems
+
+
+# --- Duplicates ---------------------------------------------------------------------------------------
+
+ACTIVE_STATUSES = (TicketStatus.ISSUED.value, TicketStatus.REGISTERED.value, TicketStatus.IN_PROGRESS.value)
+IdentityKey = tuple[str, str, dt.date]
+
+
+_NOT_LETTERS = re.compile(r"[\W_]+")
+
+
+def _folded(text: str) -> str:
+    """Lower case, without accents, spaces, hyphens or apostrophes: « Jean-Pierre » = « jean pierre »."""
+    return _NOT_LETTERS.sub("", unicodedata.normalize("NFKD", text.casefold()))
+
+
+def identity_key(last_name: str, first_name: str, birth_date: dt.date) -> IdentityKey:
+    """Two tickets name the same person when surname, first name and birth date match this way."""
+    return _folded(last_name), _folded(first_name), birth_date
+
+
+def holders_with_active_ticket(session: Session, holders: Sequence[Holder], today: dt.date) -> set[IdentityKey]:
+    """The identities among ``holders`` that already hold a ticket still in use (issued, registered or in
+    progress, and not past its date), whoever issued it. One query per 500 birth dates."""
+    wanted = {identity_key(h.last_name, h.first_name, h.birth_date) for h in holders}
+    dates = sorted({key[2] for key in wanted})
+    found: set[IdentityKey] = set()
+    for start in range(0, len(dates), 500):
+        rows = session.execute(
+            sa.select(Ticket.last_name, Ticket.first_name, Ticket.birth_date).where(
+                Ticket.birth_date.in_(dates[start:start + 500]), Ticket.status.in_(ACTIVE_STATUSES),
+                Ticket.expires_on >= today)
+        )
+        found.update(key for key in (identity_key(*row) for row in rows) if key in wanted)
+    return found
 
 
 def allocate_serials(session: Session, department: str, year: int, count: int) -> range:
@@ -172,6 +241,38 @@ def allocate_serials(session: Session, department: str, year: int, count: int) -
     return range(last - count + 1, last + 1)
 
 
+def _ticket_rows(
+    session: Session, scheme: Scheme, prescriber: Organisation, holders: Sequence[Holder], issued_on: dt.date,
+    issued_by: User | None, department: str,
+) -> list[dict[str, object]]:
+    """The checks of issuing, then one row of values per holder, with serials reserved in one step."""
+    if prescriber.kind != OrgKind.PRESCRIBER.value:
+        raise TicketRefused(_l("Seul un prescripteur peut émettre des tickets."))
+    categories = scheme.public_categories
+    for holder in holders:
+        if holder.public_category not in categories:
+            raise TicketRefused(_l("Catégorie de public inconnue : %(code)s", code=holder.public_category))
+    if not holders:
+        return []
+    serials = allocate_serials(session, department, issued_on.year, len(holders))
+    expires_on = add_months(issued_on, scheme.validity_months) - dt.timedelta(days=1)
+    now = utcnow()
+    return [
+        {
+            "reference": reference.make_reference(department, issued_on.year, serial),
+            "prescriber_id": prescriber.id,
+            "issued_by_id": issued_by.id if issued_by is not None else None,
+            "last_name": holder.last_name.strip(), "first_name": holder.first_name.strip(),
+            "birth_date": holder.birth_date, "commune": holder.commune.strip(),
+            "phone": holder.phone.strip(), "email": holder.email.strip(), "public_category": holder.public_category,
+            "issued_on": issued_on, "expires_on": expires_on,
+            "value_cents": scheme.value_cents, "hours": scheme.hours, "sessions": scheme.sessions,
+            "session_minutes": scheme.session_minutes, "status": TicketStatus.ISSUED.value, "created_at": now,
+        }
+        for holder, serial in zip(holders, serials, strict=True)
+    ]
+
+
 def issue_tickets(
     session: Session,
     scheme: Scheme,
@@ -182,31 +283,36 @@ def issue_tickets(
     department: str = DEPARTMENT,
 ) -> list[Ticket]:
     """Issue one ticket per holder, with the scheme's current terms printed on it."""
-    if prescriber.kind != OrgKind.PRESCRIBER.value:
-        raise TicketRefused(_l("Seul un prescripteur peut émettre des tickets."))
-    categories = scheme.public_categories
-    for holder in holders:
-        if holder.public_category not in categories:
-            raise TicketRefused(_l("Catégorie de public inconnue : %(code)s", code=holder.public_category))
-    serials = allocate_serials(session, department, issued_on.year, len(holders))
-    expires_on = add_months(issued_on, scheme.validity_months) - dt.timedelta(days=1)
-    tickets = [
-        Ticket(
-            reference=reference.make_reference(department, issued_on.year, serial),
-            prescriber_id=prescriber.id,
-            issued_by_id=issued_by.id if issued_by is not None else None,
-            last_name=holder.last_name.strip(), first_name=holder.first_name.strip(),
-            birth_date=holder.birth_date, commune=holder.commune.strip(),
-            phone=holder.phone.strip(), email=holder.email.strip(), public_category=holder.public_category,
-            issued_on=issued_on, expires_on=expires_on,
-            value_cents=scheme.value_cents, hours=scheme.hours, sessions=scheme.sessions,
-            session_minutes=scheme.session_minutes, status=TicketStatus.ISSUED.value,
-        )
-        for holder, serial in zip(holders, serials, strict=True)
-    ]
+    tickets = [Ticket(**row) for row in _ticket_rows(session, scheme, prescriber, holders, issued_on, issued_by,
+                                                     department)]
     session.add_all(tickets)
     session.flush()
     return tickets
+
+
+BULK_CHUNK = 5_000
+
+
+def issue_tickets_bulk(
+    session: Session,
+    scheme: Scheme,
+    prescriber: Organisation,
+    holders: Sequence[Holder],
+    issued_on: dt.date,
+    issued_by: User | None = None,
+    department: str = DEPARTMENT,
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
+    """``issue_tickets`` for thousands of holders (a spreadsheet): the same checks and serials, the rows
+    inserted by chunks without building ORM objects. Returns the references, in the holders' order;
+    ``progress(n)`` is called after each chunk with the number of rows just written."""
+    rows = _ticket_rows(session, scheme, prescriber, holders, issued_on, issued_by, department)
+    for start in range(0, len(rows), BULK_CHUNK):
+        chunk = rows[start:start + BULK_CHUNK]
+        session.execute(sa.insert(Ticket.__table__), chunk)  # Core: no ORM bookkeeping per row
+        if progress is not None:
+            progress(len(chunk))
+    return [str(row["reference"]) for row in rows]
 
 
 def cancel_ticket(session: Session, ticket: Ticket, today: dt.date) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from importers.apply_tickets import TicketCheck, check_tickets, import_tickets
+from importers.errors import ImportRefused
+from importers.staging import StagingStore
+from importers.tickets import MAX_BYTES as IMPORT_MAX_BYTES
+from importers.tickets import parse_ticket_file
 from portfolio import navigation
 from portfolio.audit import services as audit
 from portfolio.auth.models import Role
@@ -18,12 +25,13 @@ from portfolio.orgs.models import Organisation
 from portfolio.pdf import pdf_response, qr_code_data_uri, render_pdf
 from portfolio.permissions import can_coordinate, can_follow_ticket, role_required
 from portfolio.tickets import services
-from portfolio.tickets.forms import BatchForm, TicketForm
+from portfolio.tickets.forms import BatchForm, ImportConfirmForm, ImportForm, TicketForm
 from portfolio.tickets.models import Ticket, TicketStatus
 from portfolio.timeutil import local_today
 
 bp = Blueprint("tickets", __name__)
 PAGE_SIZE = 50
+PRINT_LIMIT = 200  # tickets in one PDF
 
 bp.record_once(
     lambda state: navigation.register(
@@ -31,6 +39,7 @@ bp.record_once(
         navigation.NavItem("tickets.index", _l("Liste des tickets"), frozenset({Role.PRESCRIBER, Role.COORDINATOR}),
                            order=20),
         navigation.NavItem("tickets.issue", _l("Émettre des tickets"), frozenset({Role.PRESCRIBER}), order=30),
+        navigation.NavItem("tickets.import_file", _l("Importer un fichier"), frozenset({Role.PRESCRIBER}), order=35),
     )
 )
 
@@ -46,13 +55,13 @@ def _visible_ticket(ticket_id: int) -> Ticket:
     return ticket
 
 
-def _prepare(form: TicketForm | BatchForm) -> None:
+def _prepare(form: TicketForm | BatchForm | ImportForm) -> None:
     scheme = current_scheme(db.session)
     form.prescriber.choices = [(org.id, org.name) for org in _my_prescribers()]
     form.public_category.choices = [("", _("Choisissez…")), *scheme.public_categories.items()]
 
 
-def _chosen_prescriber(form: TicketForm | BatchForm) -> Organisation:
+def _chosen_prescriber(form: TicketForm | BatchForm | ImportForm) -> Organisation:
     mine = {org.id: org for org in _my_prescribers()}
     if form.prescriber.data not in mine:
         abort(404)
@@ -114,6 +123,93 @@ def _issue_and_show(holders: list[services.Holder], prescriber: Organisation) ->
     return render_template("tickets/issued.html", tickets=issued)
 
 
+# --- Importing a spreadsheet: upload -> report -> confirm ------------------------------------------------
+# The uploaded file is kept server-side for an hour (importers.staging), keyed by a random token, so
+# that confirming does not need the file again; confirming parses and checks it again before issuing.
+
+PROBLEMS_SHOWN = 1_000
+
+
+def _staging() -> StagingStore:
+    return StagingStore(Path(current_app.config["UPLOAD_DIR"]) / "imports")
+
+
+def _check_staged(data: bytes, filename: str, default_category: str) -> TicketCheck:
+    parsed = parse_ticket_file(data, filename, current_scheme(db.session).public_categories, local_today(),
+                               default_category or None)
+    return check_tickets(db.session, parsed, local_today())
+
+
+def _import_form() -> ImportForm:
+    form = ImportForm()
+    _prepare(form)
+    form.public_category.choices = [("", _("Indiqué dans le fichier (colonne Public)")),
+                                    *form.public_category.choices[1:]]
+    return form
+
+
+def _report(form: ImportForm, check: TicketCheck, token: str) -> str:
+    return render_template("tickets/import_report.html", form=form, check=check, token=token,
+                           confirm=ImportConfirmForm(token=token), shown=check.problems[:PROBLEMS_SHOWN],
+                           preview=check.importable[:20], categories=current_scheme(db.session).public_categories)
+
+
+@bp.route("/tickets/importer", methods=["GET", "POST"])
+@role_required(Role.PRESCRIBER)
+def import_file() -> str:
+    """Send a CSV or XLSX file; every problem is listed by line, nothing is issued yet."""
+    form = _import_form()
+    if form.validate_on_submit():
+        prescriber = _chosen_prescriber(form)
+        upload = form.file.data
+        filename = (upload.filename or "fichier")[:200]
+        data = upload.read(IMPORT_MAX_BYTES + 1)
+        try:
+            check = _check_staged(data, filename, form.public_category.data or "")
+        except ImportRefused as refused:
+            form.file.errors = [str(refused)]
+        else:
+            token = _staging().put(current_user.id, filename, data, prescriber_id=prescriber.id,
+                                   default_category=form.public_category.data or "")
+            return _report(form, check, token)
+    return render_template("tickets/import.html", form=form)
+
+
+@bp.route("/tickets/importer/confirmer", methods=["POST"])
+@role_required(Role.PRESCRIBER)
+def import_confirm() -> Response | str:
+    """Issue the tickets of a checked file: all of them, or only the valid rows when asked explicitly."""
+    confirm = ImportConfirmForm()
+    staged = _staging().get(confirm.token.data or "", current_user.id) if confirm.validate_on_submit() else None
+    mine = {org.id: org for org in _my_prescribers()}
+    if staged is None or staged.meta.get("prescriber_id") not in mine:
+        flash(_("Le fichier n'est plus disponible (il est gardé une heure) : envoyez-le à nouveau."), "error")
+        return redirect(url_for("tickets.import_file"))
+    prescriber = mine[staged.meta["prescriber_id"]]
+    default_category = str(staged.meta.get("default_category") or "")
+    try:
+        check = _check_staged(staged.data, staged.filename, default_category)
+    except ImportRefused as refused:
+        flash(str(refused), "error")
+        return redirect(url_for("tickets.import_file"))
+    try:
+        references = import_tickets(db.session, current_scheme(db.session), prescriber, check, local_today(),
+                                    current_user, valid_only=confirm.valid_only.data == "1",
+                                    ip=request.remote_addr or "")
+    except ImportRefused as refused:
+        flash(str(refused), "error")
+        form = _import_form()
+        form.prescriber.data, form.public_category.data = prescriber.id, default_category
+        return _report(form, check, staged.token)
+    _staging().discard(staged.token)
+    issued = list(db.session.scalars(
+        sa.select(Ticket).where(Ticket.reference.in_(references[:PRINT_LIMIT])).order_by(Ticket.reference)))
+    flash(_("%(num)s ticket(s) émis. Imprimez-les et remettez-les aux personnes.", num=len(references)), "success")
+    return render_template("tickets/import_done.html", count=len(references), first=references[0],
+                           last=references[-1], tickets=issued, left_out=len(check.problems),
+                           filename=staged.filename)
+
+
 @bp.route("/tickets/<int:ticket_id>")
 @role_required(Role.PRESCRIBER, Role.COORDINATOR)
 def detail(ticket_id: int) -> str:
@@ -144,7 +240,7 @@ def cancel(ticket_id: int) -> Response:
 @role_required(Role.PRESCRIBER, Role.COORDINATOR)
 def print_tickets() -> Response:
     """One PDF page per ticket: ``?id=1&id=2``."""
-    ids = request.args.getlist("id", type=int)[:200]
+    ids = request.args.getlist("id", type=int)[:PRINT_LIMIT]
     if not ids:
         return redirect(url_for("tickets.index"))
     found = {t.id: t for t in db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(ids)))}

@@ -2,33 +2,43 @@
 claims (HTML or SVG with script named .jpg, a PHP script, a GIF header followed by script, an empty
 file), while the same form with a real image goes through.
 
-Upload routes are found in the code (a view that reads ``request.files`` or a form with a
-``FileField``), then their form is found on the route's page, walked as a role that may use it, and
-filled in like a person would. A feature whose form needs particular values adds them to
-``FORM_VALUES``. The test proves its own harness on two routes of its own: a naive upload, which it
-must catch, and a careful one, which it must pass.
+Upload forms are found where people find them: every page of the URL map is walked as a role that may
+see it, and every form with a file input is an upload route (its action). Each is filled in like a
+person would, first with a real file of the kind it expects (an image by default, ``REAL_FILES``
+otherwise), which must go through, then with the disguised files, which must be refused. A feature
+whose form needs particular values adds them to ``FORM_VALUES``. The test proves its own harness on two
+routes of its own: a naive upload, which it must catch, and a careful one, which it must pass.
 """
 
 from __future__ import annotations
 
-import inspect
 import io
+from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from flask import Blueprint, Flask, redirect, render_template_string, request
-from flask_wtf import FlaskForm
 from PIL import Image
 from sqlalchemy.orm import Session
-from wtforms import FileField
-from wtforms.fields.core import UnboundField
 
 from portfolio.auth.models import Role
 from portfolio.permissions import access_of, public
-from tests.security.walk import client_as, context, everyone, forms_of, state_changing_rules, url_for_rule
+from tests.security.walk import client_as, context, everyone, forms_of, get_rules, url_for_rule
 
 # endpoint -> values for the non-file fields of its form (when walking the page's defaults is not enough).
 FORM_VALUES: dict[str, dict[str, str]] = {}
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "importers"
+# endpoint -> a real file of the kind the route expects (default: a real image).
+REAL_FILES: dict[str, tuple[str, str, bytes]] = {
+    "tickets.import_file": ("liste.csv", "text/csv", "Nom;Prénom;Date de naissance;Commune;Public\n"
+                            "Martin;Jeanne;02/03/1950;Cahors;seniors\n".encode()),
+    "imports.journal": ("blog.xml", "application/rss+xml", (FIXTURES / "rss2.xml").read_bytes()),
+    "imports.framework": ("referentiel.yaml", "application/x-yaml", (
+        "framework:\n  code: essai-upload\n  version: '1'\n  title_fr: Essai\n  domains:\n"
+        "  - code: D1\n    title_fr: Domaine\n    competences:\n    - code: D1.1\n      title_fr: Compétence\n"
+    ).encode()),
+}
 
 DISGUISED = [
     ("photo.jpg", "image/jpeg", b"<html><body><script>alert(document.cookie)</script></body></html>"),
@@ -47,27 +57,27 @@ def real_image() -> bytes:
     return buffer.getvalue()
 
 
-def _file_fields(form_class: type) -> list[str]:
-    names = []
-    for klass in form_class.__mro__:
-        for name, value in vars(klass).items():
-            if isinstance(value, UnboundField) and issubclass(value.field_class, FileField):
-                names.append(name)
-    return names
-
-
-def upload_endpoints(app: Flask) -> set[str]:
-    """Endpoints whose view reads files: ``request.files`` in its source, or a form with a FileField
-    in its module."""
-    found = set()
-    for rule, _method in state_changing_rules(app):
-        view = inspect.unwrap(app.view_functions[rule.endpoint])
-        source = inspect.getsource(view)
-        module = inspect.getmodule(view)
-        file_forms = {name for name, obj in vars(module).items()
-                      if isinstance(obj, type) and issubclass(obj, FlaskForm) and _file_fields(obj)}
-        if "request.files" in source or any(name in source for name in file_forms):
-            found.add(rule.endpoint)
+def upload_forms(app: Flask, db_session: Session) -> dict[str, tuple[Role | None, str, dict[str, Any], Any]]:
+    """Every form with a file input on a page of the URL map: endpoint of its action -> (the role that
+    saw it, the action URL, the form, that role's client)."""
+    people = everyone(db_session)
+    clients: dict[Role | None, Any] = {}
+    adapter = app.url_map.bind("localhost")
+    found: dict[str, tuple[Role | None, str, dict[str, Any], Any]] = {}
+    for rule in get_rules(app):
+        access = access_of(app.view_functions[rule.endpoint])
+        role = None if access.public else next((r for r in Role if access.allows(people[r])), None)
+        if role not in clients:
+            clients[role] = client_as(app, db_session, people[role] if role else None)
+        url = url_for_rule(app, rule, db_session, context(app, people, role))
+        page = clients[role].get(url)
+        if page.mimetype != "text/html":
+            continue
+        for form in forms_of(page.get_data(as_text=True)):
+            if form["method"] == "post" and any(kind == "file" for _, kind, _ in form["inputs"]):
+                action = urlsplit(urljoin(url, form["action"] or url)).path
+                endpoint, _args = adapter.match(action, method="POST")
+                found.setdefault(endpoint, (role, action, form, clients[role]))
     return found
 
 
@@ -93,26 +103,10 @@ def _fill(form: dict[str, Any], extra: dict[str, str]) -> tuple[dict[str, Any], 
     return data, files
 
 
-def check_uploads(app: Flask, db_session: Session, endpoints: set[str]) -> tuple[list[str], list[str]]:
-    """For each upload endpoint: (problems, endpoints checked)."""
-    people = everyone(db_session)
+def check_uploads(forms: dict[str, tuple[Role | None, str, dict[str, Any], Any]]) -> tuple[list[str], list[str]]:
+    """For each upload form: (problems, endpoints checked)."""
     problems, checked = [], []
-    rules = {rule.endpoint: (rule, method) for rule, method in state_changing_rules(app)}
-    for endpoint in sorted(endpoints):
-        rule, method = rules[endpoint]
-        access = access_of(app.view_functions[endpoint])
-        role = None if access.public else next(r for r in Role if access.allows(people[r]))
-        ctx = context(app, people, role)
-        url = url_for_rule(app, rule, db_session, ctx)
-        client = client_as(app, db_session, people[role] if role else None)
-        page = client.get(url)
-        upload_forms = [f for f in forms_of(page.get_data(as_text=True))
-                        if any(kind == "file" for _, kind, _ in f["inputs"])]
-        if not upload_forms:
-            problems.append(f"{endpoint}: no form with a file input on GET {url}")
-            continue
-        form = upload_forms[0]
-        action = form["action"] or url
+    for endpoint, (_role, action, form, client) in sorted(forms.items(), key=lambda item: item[0]):
         data, file_fields = _fill(form, FORM_VALUES.get(endpoint, {}))
 
         def send(filename: str, mimetype: str, content: bytes, *, _c: Any = client, _a: str = action,
@@ -120,9 +114,9 @@ def check_uploads(app: Flask, db_session: Session, endpoints: set[str]) -> tuple
             payload = dict(_d) | {name: (io.BytesIO(content), filename, mimetype) for name in _f}
             return _c.post(_a, data=payload, content_type="multipart/form-data")
 
-        baseline = send("photo.png", "image/png", real_image())
+        baseline = send(*REAL_FILES.get(endpoint, ("photo.png", "image/png", real_image())))
         if baseline.status_code >= 400 or "error-summary" in baseline.get_data(as_text=True):
-            problems.append(f"{endpoint}: a real image was refused ({baseline.status_code}); add FORM_VALUES")
+            problems.append(f"{endpoint}: a real file was refused ({baseline.status_code}); add FORM_VALUES")
             continue
         for filename, mimetype, content in DISGUISED:
             response = send(filename, mimetype, content)
@@ -134,10 +128,12 @@ def check_uploads(app: Flask, db_session: Session, endpoints: set[str]) -> tuple
 
 
 def test_every_upload_route_refuses_disguised_files(app: Flask, db_session: Session) -> None:
-    endpoints = upload_endpoints(app)
-    problems, checked = check_uploads(app, db_session, endpoints)
+    forms = upload_forms(app, db_session)
+    # The uploads people meet: journal photos, prescribers' spreadsheets, journals, frameworks.
+    assert {"journal.new", "tickets.import_file", "imports.journal", "imports.framework"} <= set(forms)
+    problems, checked = check_uploads(forms)
     assert problems == []
-    assert sorted(checked) == sorted(endpoints)
+    assert sorted(checked) == sorted(forms)
 
 
 # --- The harness proves itself on two routes of its own -------------------------------------------
@@ -179,8 +175,9 @@ def _canary_app(app: Flask) -> Flask:
 
 def test_the_harness_catches_a_naive_upload_and_passes_a_careful_one(app: Flask, db_session: Session) -> None:
     canary = _canary_app(app)
-    assert {"canary.naive", "canary.careful"} <= upload_endpoints(canary)
-    problems, checked = check_uploads(canary, db_session, {"canary.naive", "canary.careful"})
+    forms = upload_forms(canary, db_session)
+    assert {"canary.naive", "canary.careful"} <= set(forms)
+    problems, checked = check_uploads({k: v for k, v in forms.items() if k.startswith("canary.")})
     assert checked == ["canary.careful", "canary.naive"]
     assert problems and all(p.startswith("canary.naive:") for p in problems)
     assert len(problems) == len(DISGUISED)
