@@ -194,3 +194,18 @@ def test_tickets_export_command(runner: Any, db_session: Session, tmp_path: Path
     assert unknown.exit_code == 1 and "prescripteur inconnu" in unknown.output
     everything = runner.invoke(args=["tickets", "export", "-o", str(tmp_path / "all.csv")])
     assert everything.exit_code == 0 and len(list(csv.DictReader(io.StringIO((tmp_path / "all.csv").read_text())))) >= 2
+
+
+def test_nobody_gets_a_second_ticket_still_in_use(client: Any, login_as: Any, db_session: Session) -> None:
+    org = prescriber_org(db_session)
+    factories.ticket(db_session, prescriber_org(db_session, "MSA"), last_name="DELMAS", first_name="jean",
+                     birth_date=dt.date(1951, 3, 14))  # issued elsewhere, written differently
+    login_as(Role.PRESCRIBER, organisation_=org)
+    page = html.unescape(client.post_form("/tickets/emettre", {**FORM, "prescriber": org.id}).get_data(as_text=True))
+    assert "Jean Delmas (né·e le 14/03/1951) a déjà un Ticket Net en cours de validité" in page
+    assert 'value="Delmas"' in page  # what was typed is kept
+    lines = "Pons ; Annie ; 17/09/1947 ; Gramat\nDelmas ; Jean ; 14/03/1951 ; Cahors"
+    page = html.unescape(client.post_form("/tickets/emettre-plusieurs", {
+        "prescriber": org.id, "public_category": "seniors", "people": lines}).get_data(as_text=True))
+    assert "Jean Delmas (né·e le 14/03/1951) a déjà un Ticket Net" in page
+    assert db_session.scalar(sa.select(sa.func.count(Ticket.id)).where(Ticket.prescriber_id == org.id)) == 0

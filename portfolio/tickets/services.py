@@ -224,6 +224,19 @@ def holders_with_active_ticket(session: Session, holders: Sequence[Holder], toda
     return found
 
 
+def active_ticket_problems(session: Session, holders: Sequence[Holder], today: dt.date) -> list[str]:
+    """A French sentence per holder who already holds a ticket still in use: nobody gets two."""
+    taken = holders_with_active_ticket(session, holders, today)
+    problems = []
+    for holder in holders:
+        if identity_key(holder.last_name, holder.first_name, holder.birth_date) in taken:
+            name = " ".join(part for part in (holder.first_name.strip(), holder.last_name.strip()) if part)
+            problems.append(str(_l("%(name)s (né·e le %(date)s) a déjà un Ticket Net en cours de validité : on ne "
+                                   "peut pas en émettre un second.", name=name,
+                                   date=holder.birth_date.strftime("%d/%m/%Y"))))
+    return problems
+
+
 def allocate_serials(session: Session, department: str, year: int, count: int) -> range:
     """The next ``count`` serial numbers of (département, year), handed out atomically: the counter
     row is created if missing, then moved on by one ``UPDATE ... RETURNING`` that locks it."""

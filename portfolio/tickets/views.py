@@ -95,7 +95,10 @@ def issue() -> Response | str:
             birth_date=form.birth_date.data, commune=form.commune.data or "",
             public_category=form.public_category.data or "", phone=form.phone.data or "",
             email=form.email.data or "")
-        return _issue_and_show([holder], _chosen_prescriber(form))
+        taken = services.active_ticket_problems(db.session, [holder], local_today())
+        if not taken:
+            return _issue_and_show([holder], _chosen_prescriber(form))
+        form.last_name.errors = [*form.last_name.errors, *taken]
     return render_template("tickets/issue.html", form=form)
 
 
@@ -108,6 +111,7 @@ def issue_batch() -> Response | str:
     if form.validate_on_submit():
         holders, problems = services.parse_holders(form.people.data or "", form.public_category.data or "",
                                                    local_today())
+        problems += services.active_ticket_problems(db.session, holders, local_today())
         if not problems:
             return _issue_and_show(holders, _chosen_prescriber(form))
     return render_template("tickets/batch.html", form=form, problems=problems)
