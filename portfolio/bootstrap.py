@@ -9,6 +9,7 @@ from flask import Flask
 from competences import loader as frameworks
 from portfolio import migrate
 from portfolio.catalogue import loader as catalogue
+from portfolio.db import ensure_sqlite_folder
 from portfolio.extensions import db
 
 
@@ -33,6 +34,7 @@ class InitReport:
 
 def initialise(app: Flask) -> InitReport:
     """Idempotent: a second run changes nothing."""
+    ensure_sqlite_folder(app.config["DATABASE_URL"])
     before = migrate.current_revision(app)
     migrate.upgrade(app)
     report = InitReport(before, migrate.current_revision(app))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,6 +63,14 @@ def check_in(column: str, values: list[str] | tuple[str, ...], name: str) -> sa.
     """A named CHECK constraint keeping a string column within ``values``."""
     quoted = ", ".join(f"'{v}'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """SQLite cannot create the folder of its file: commands that create a database (init, restore) make
+    it first. Never called by ``create_app``, which has no side effects."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def make_engine(url: str, **options: Any) -> Engine:

@@ -215,3 +215,12 @@ def test_frameworks_import_refuses_yaml_aliases(runner: Any, tmp_path: Path) -> 
     bomb.write_text('a: &a ["x", "x"]\nb: &b [*a, *a]\nc: &c [*b, *b]\nframework: {code: x, version: "1"}\n')
     result = runner.invoke(args=["frameworks", "import", str(bomb)])
     assert result.exit_code == 1 and "aliases" in result.output
+
+
+def test_init_creates_the_folder_of_a_new_sqlite_database(tmp_path: Path) -> None:
+    database = tmp_path / "not" / "yet" / "there.sqlite3"
+    app = fresh_app(f"sqlite:///{database}", tmp_path / "instance")
+    result = app.test_cli_runner().invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert database.is_file()
+    db.state(app).engine.dispose()

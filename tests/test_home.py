@@ -12,6 +12,7 @@ from portfolio.enrolment.models import AttendanceStatus
 from portfolio.home import services
 from portfolio.orgs.models import OrgKind
 from portfolio.tickets.models import TicketStatus
+from portfolio.timeutil import LOCAL_TZ
 from tests import factories
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -102,6 +103,16 @@ def test_animator_home_lists_upcoming_workshops_with_bookings(client: Any, login
     assert "1 apprenant·e inscrit·e" in page
     summary = services.epm_summaries(db_session, [epm], NOW)[0]
     assert [w.id for w, _ in summary.upcoming] == [workshop.id]
+
+
+def test_the_workshop_in_progress_stays_on_the_animator_home(db_session: Session) -> None:
+    epm = factories.organisation(db_session, OrgKind.EPM)
+    morning = dt.datetime(2026, 3, 10, 9, 0, tzinfo=LOCAL_TZ)
+    started = factories.workshop(db_session, epm, morning.astimezone(dt.timezone.utc))
+    factories.workshop(db_session, epm, (morning - dt.timedelta(days=1)).astimezone(dt.timezone.utc))  # yesterday
+    now = (morning + dt.timedelta(hours=1)).astimezone(dt.timezone.utc)
+    summary = services.epm_summaries(db_session, [epm], now)[0]
+    assert [w.id for w, _ in summary.upcoming] == [started.id]
 
 
 def test_coordinator_and_admin_homes(client: Any, login_as: Any) -> None:

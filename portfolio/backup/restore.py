@@ -33,6 +33,7 @@ from portfolio import migrate
 from portfolio.backup import codec
 from portfolio.backup.archive import UPLOADS_DIR, BackupError, open_archive, read_manifest, table_member
 from portfolio.backup.snapshot import VERSION_TABLE, reflect_tables
+from portfolio.db import ensure_sqlite_folder
 from portfolio.extensions import db
 from portfolio.uploads import upload_path
 
@@ -51,6 +52,7 @@ class RestoreReport:
 
 def restore_backup(app: Flask, path: Path, dry_run: bool = False, progress: Progress | None = None) -> RestoreReport:
     path = Path(path)
+    ensure_sqlite_folder(app.config["DATABASE_URL"])
     with open_archive(path) as archive:
         manifest = read_manifest(archive, path)
         revision = manifest["schema_revision"]

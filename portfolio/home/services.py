@@ -16,6 +16,7 @@ from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.sharing.models import Submission, SubmissionStatus
 from portfolio.tickets import services as tickets
 from portfolio.tickets.models import Ticket, TicketStatus
+from portfolio.timeutil import LOCAL_TZ
 
 HOME_ENDPOINTS: dict[Role, str] = {
     Role.BENEFICIARY: "home.beneficiary",
@@ -134,7 +135,8 @@ def epm_summaries(session: Session, epms: list[Organisation], now: dt.datetime, 
         .options(joinedload(WorkshopSession.module))
         .where(
             WorkshopSession.epm_id.in_(ids),
-            WorkshopSession.starts_at >= now,
+            # Today's workshops too, so that the one in progress stays at hand (its grid, its attendance).
+            WorkshopSession.starts_at >= now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0),
             WorkshopSession.starts_at < now + dt.timedelta(days=days),
             WorkshopSession.cancelled.is_(False),
         )
