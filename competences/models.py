@@ -177,7 +177,8 @@ class Assessment(Base):
     learner: Mapped[User] = relationship(foreign_keys=[learner_id], lazy="raise")
     assessor: Mapped[User | None] = relationship(foreign_keys=[assessor_id], lazy="raise")
     session: Mapped[WorkshopSession | None] = relationship(lazy="raise")
-    evidence: Mapped[list[JournalEntry]] = relationship(secondary=assessment_evidence, lazy="raise")
+    evidence: Mapped[list[JournalEntry]] = relationship(secondary=assessment_evidence, order_by="JournalEntry.id",
+                                                       lazy="raise")
 
 
 class AssessmentHistoryError(RuntimeError):
