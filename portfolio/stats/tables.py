@@ -13,15 +13,7 @@ from markupsafe import Markup
 from portfolio.stats import charts
 from portfolio.stats.services import CompetenceRow, Dashboard, Figures, ModuleRow
 from portfolio.tickets.models import TicketStatus
-
-STATUS_LABELS = {
-    TicketStatus.ISSUED: _l("Émis"),
-    TicketStatus.REGISTERED: _l("Inscrit dans un EPM"),
-    TicketStatus.IN_PROGRESS: _l("En cours"),
-    TicketStatus.COMPLETED: _l("Terminé"),
-    TicketStatus.EXPIRED: _l("Expiré"),
-    TicketStatus.CANCELLED: _l("Annulé"),
-}
+from portfolio.tickets.services import STATUS_LABELS
 
 
 @dataclass
