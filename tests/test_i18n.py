@@ -16,8 +16,7 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_ge
 
 def source_messages() -> set[str]:
     found: set[str] = set()
-    for folder, method in (("portfolio", "python"), ("competences", "python"), ("importers", "python"),
-                           ("templates", "jinja2")):
+    for folder in ("portfolio", "competences", "importers", "templates"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, method_map=[("**.py", "python"), ("**.html", "jinja2")], keywords=KEYWORDS,
         ):

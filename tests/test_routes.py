@@ -7,7 +7,6 @@ person without the role gets 404, so that the page does not reveal that it exist
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 

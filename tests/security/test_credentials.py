@@ -4,7 +4,6 @@ parameters; no demo (shared, default) accounts in production; secrets only from 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from argon2 import extract_parameters
 
