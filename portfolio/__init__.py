@@ -33,6 +33,8 @@ FEATURES: tuple[str, ...] = (
     "assessment",
     "account",
     "sso",
+    "sharing",
+    "api",
 )
 
 
@@ -43,6 +45,19 @@ def asset_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise RuntimeError(f"cannot find the {name!r} directory of the ticketnet distribution")
+
+
+def _add_command(app: Flask, command: Any) -> None:
+    """Add a feature's click command; groups of the same name (``export``...) are merged, so that several
+    features can each contribute subcommands."""
+    import click
+
+    existing = app.cli.commands.get(command.name)
+    if isinstance(existing, click.Group) and isinstance(command, click.Group):
+        for sub in command.commands.values():
+            existing.add_command(sub)
+    else:
+        app.cli.add_command(command)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -91,5 +106,5 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 raise
         else:
             for command in feature_cli.commands:
-                app.cli.add_command(command)
+                _add_command(app, command)
     return app

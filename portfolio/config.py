@@ -155,6 +155,11 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         "PROXY_FIX": _env_proxy_fix(),
         # One log line per request; "json" for JSON lines, anything else for plain text.
         "LOG_FORMAT": os.environ.get(f"{ENV_PREFIX}LOG_FORMAT", "text").strip().lower(),
+        # The site's address, for links written outside a request (the readiness export's evidence links).
+        "PUBLIC_URL": os.environ.get(f"{ENV_PREFIX}PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The API of partner systems: how long an access token lives; the public verification page's limit.
+        "API_TOKEN_SECONDS": _env_int("API_TOKEN_SECONDS", 3600),
+        "VERIFY_LIMIT": os.environ.get(f"{ENV_PREFIX}VERIFY_LIMIT", "30 per minute"),
     }
     if production:
         # SQL parameters (names, journal text, password hashes) never go into logs or error messages.

@@ -35,6 +35,7 @@ from portfolio.journal.models import JournalEntry, Photo, Visibility
 from portfolio.journal.storage import FolderStorage
 from portfolio.privacy import export, services
 from portfolio.privacy.registry import MENTIONS, REFERENCES, mention_key
+from portfolio.api.models import ApiClient
 from portfolio.sharing.models import Consent, Submission
 from portfolio.sso.models import ExternalIdentity, SignInInvitation
 from portfolio.tickets.models import Ticket
@@ -105,6 +106,8 @@ def person_everywhere(session: Session, storage: FolderStorage) -> dict[str, Any
     session.add(SignInInvitation(user_id=person.id, token_hash="b" * 64, created_by_id=person.id,
                                  expires_at=NOW + dt.timedelta(days=14)))
     session.add(SignedInSession(user_id=person.id, token_hash="c" * 64, ip="192.0.2.9", user_agent="Firefox"))
+    session.add(ApiClient(client_id="tn-odette", secret_hash="d" * 64, name="Logiciel", organisation_id=epm.id,
+                          scope="submissions:read", created_by_id=person.id))
     reader = factories.user(session, Role.ANIMATOR, epm)
     audit.record(session, "journal.read", actor=reader, subject_user_id=person.id, ip="192.0.2.3")
     others_entry = factories.journal_entry(session, other, title="À quelqu'un d'autre")

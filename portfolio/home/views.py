@@ -75,9 +75,11 @@ def prescriber() -> str:
 @bp.route("/evaluation")
 @role_required(Role.ASSESSOR)
 def assessor() -> str:
+    from portfolio.sharing import submissions
+
     organisations = current_user.organisations_for(Role.ASSESSOR)
-    total, latest = services.received_submissions(db.session, [org.id for org in organisations])
-    return render_template("home/assessor.html", organisations=organisations, total=total, latest=latest)
+    queue = submissions.queue(db.session, [org.id for org in organisations])
+    return render_template("home/assessor.html", organisations=organisations, queue=queue)
 
 
 @bp.route("/coordination")
