@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from portfolio import navigation
 from portfolio.api import oauth, openapi, services
@@ -18,6 +19,7 @@ from portfolio.db import utcnow
 from portfolio.extensions import csrf, db, limiter
 from portfolio.permissions import public, role_required, token_required
 from portfolio.sharing import readiness
+from portfolio.sharing.forms import organisation_choices
 from portfolio.sharing.views import evidence_link
 
 bp = Blueprint("api", __name__)
@@ -106,8 +108,8 @@ def submission(submission_id: int) -> dict[str, Any]:
 
 def _client_form() -> ClientForm:
     form = ClientForm()
-    form.organisation_id.choices = [(o.id, o.name) for o in services.client_organisations(db.session)]
-    form.scopes.choices = [(code, str(label)) for code, label in oauth.SCOPES.items()]
+    form.organisation_id.choices = organisation_choices(services.client_organisations(db.session))
+    form.scopes.choices = [SelectChoice(code, str(label)) for code, label in oauth.SCOPES.items()]
     return form
 
 

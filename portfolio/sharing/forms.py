@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portfolio.sharing import services
@@ -15,6 +16,10 @@ def _duration_label(months: int) -> str:
     return str(_l("1 an")) if months == 12 else str(_l("%(num)d mois", num=months))
 
 
+def organisation_choices(organisations: list) -> list[SelectChoice]:  # type: ignore[type-arg]
+    return [SelectChoice(o.id, o.name) for o in organisations]
+
+
 class ConsentForm(FlaskForm):
     """Step 1 chooses the organisation, what it may read and for how long; step 2 shows the text and
     sends back the hash of the text that was shown."""
@@ -22,15 +27,15 @@ class ConsentForm(FlaskForm):
     organisation_id = SelectField(_l("Quel organisme peut lire ?"), coerce=int,
                                   validators=[InputRequired(_l("Choisissez un organisme."))])
     scope = RadioField(_l("Que peut-il lire ?"), default="competences",
-                       choices=[(code, label) for code, label in services.SCOPE_LABELS.items()],
+                       choices=[SelectChoice(code, label) for code, label in services.SCOPE_LABELS.items()],
                        validators=[InputRequired(_l("Choisissez ce que l'organisme peut lire."))])
     months = RadioField(_l("Pendant combien de temps ?"), coerce=int, default=services.DEFAULT_MONTHS,
-                        choices=[(m, _duration_label(m)) for m in services.DURATIONS_MONTHS],
+                        choices=[SelectChoice(m, _duration_label(m)) for m in services.DURATIONS_MONTHS],
                         validators=[InputRequired(_l("Choisissez une durée."))])
     text_hash = HiddenField()
 
     def fill_organisations(self, organisations: list) -> None:  # type: ignore[type-arg]
-        self.organisation_id.choices = [(0, str(_l("— Choisir —")))] + [(o.id, o.name) for o in organisations]
+        self.organisation_id.choices = [SelectChoice(0, str(_l("— Choisir —"))), *organisation_choices(organisations)]
 
 
 class PaperConsentForm(ConsentForm):
@@ -47,8 +52,8 @@ class SendForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField(_l("Décision"), choices=[(Decision.READY.value, _l("Prêt·e pour la certification")),
-                                                   (Decision.TO_COMPLETE.value, _l("Dossier à compléter"))],
+    decision = RadioField(_l("Décision"), choices=[SelectChoice(Decision.READY.value, _l("Prêt·e pour la certification")),
+                                   SelectChoice(Decision.TO_COMPLETE.value, _l("Dossier à compléter"))],
                           validators=[DataRequired(_l("Choisissez une décision."))])
     comment = TextAreaField(_l("Commentaire pour la personne (facultatif)"),
                             validators=[Optional(), Length(max=2000)])

@@ -33,7 +33,14 @@ from portfolio.orgs.models import Organisation
 from portfolio.pdf import html_to_pdf, pdf_response, qr_code_data_uri
 from portfolio.permissions import public, role_required
 from portfolio.sharing import readiness, services, submissions
-from portfolio.sharing.forms import ConsentForm, DecisionForm, PaperConsentForm, RevokeForm, SendForm
+from portfolio.sharing.forms import (
+    ConsentForm,
+    DecisionForm,
+    PaperConsentForm,
+    RevokeForm,
+    SendForm,
+    organisation_choices,
+)
 from portfolio.sharing.models import ConsentMethod, ConsentScope, Submission
 from portfolio.timeutil import local_now
 
@@ -212,7 +219,7 @@ def partner_view(owner_id: int) -> str:
 @role_required(Role.BENEFICIARY)
 def certification() -> str:
     form = SendForm()
-    form.organisation_id.choices = [(o.id, o.name) for o in submissions.training_bodies(db.session)]
+    form.organisation_id.choices = organisation_choices(submissions.training_bodies(db.session))
     profile = competences.learner_profile(db.session, current_user.id)
     return render_template("sharing/certification.html", form=form, profile=profile,
                            files=submissions.submissions_of(db.session, current_user.id), withdraw_form=RevokeForm())
@@ -223,7 +230,7 @@ def certification() -> str:
 @recent_auth_required
 def send() -> Response:
     form = SendForm()
-    form.organisation_id.choices = [(o.id, o.name) for o in submissions.training_bodies(db.session)]
+    form.organisation_id.choices = organisation_choices(submissions.training_bodies(db.session))
     if not form.validate_on_submit():
         flash(_("Choisissez un organisme de formation de la liste."), "error")
         return redirect(url_for(".certification"))
