@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from competences.models import Assessment, Competence
 from portfolio import PROJECT_DIR
 from portfolio.account.models import SignedInSession
+from portfolio.api.models import ApiClient
 from portfolio.audit import services as audit
 from portfolio.audit.models import AuditEvent
 from portfolio.auth import cards
@@ -35,7 +36,6 @@ from portfolio.journal.models import JournalEntry, Photo, Visibility
 from portfolio.journal.storage import FolderStorage
 from portfolio.privacy import export, services
 from portfolio.privacy.registry import MENTIONS, REFERENCES, mention_key
-from portfolio.api.models import ApiClient
 from portfolio.sharing.models import Consent, Submission
 from portfolio.sso.models import ExternalIdentity, SignInInvitation
 from portfolio.tickets.models import Ticket

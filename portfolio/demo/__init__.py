@@ -128,8 +128,8 @@ def create_demo(
     session: Session, secret_key: str, password: str | None = None, today: dt.date | None = None
 ) -> list[DemoAccount]:
     """Create the demo organisations, accounts and stories if they are not there yet; list the accounts."""
-    from portfolio.demo import stories
     from portfolio.db import utcnow
+    from portfolio.demo import stories
     from portfolio.demo.competences import create_competence_stories
     from portfolio.demo.sharing import create_sharing_stories
     from portfolio.timeutil import local_today

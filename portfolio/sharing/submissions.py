@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from competences import services as competences
 from competences.models import Assessment, Level, Voice, assessment_evidence

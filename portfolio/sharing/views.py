@@ -24,7 +24,6 @@ from werkzeug.wrappers import Response
 from competences import services as competences
 from competences.models import Level
 from portfolio import navigation, permissions
-from portfolio.assessment.services import enrolling_epm_ids
 from portfolio.auth.models import Role, User
 from portfolio.auth.sessions import recent_auth_required
 from portfolio.db import utcnow
