@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, joinedload
 
 from portfolio.api.models import ApiClient, digest
 from portfolio.audit import services as audit
-from portfolio.audit.models import AuditEvent
 from portfolio.auth.models import User
 from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.sharing import readiness
 from portfolio.sharing.models import Submission, SubmissionStatus
+from portfolio.sharing.services import record_reads
 
 # Organisations that receive evidence files, hence may have a partner system reading them.
 CLIENT_KINDS = (OrgKind.TRAINING_BODY.value,)
@@ -110,11 +110,8 @@ def summary(record: readiness.Candidate, url: str) -> dict[str, Any]:
     }
 
 
-def audit_reads(session: Session, client: ApiClient, submissions: list[Submission], ip: str) -> None:
+def audit_reads(session: Session, client: ApiClient, read: list[Submission], ip: str) -> None:
     """Every file a partner system read, one event each (the owner sees it on "Qui a consulté")."""
-    session.add_all([
-        AuditEvent(action="api.submission_read", actor_name=client.name, organisation_id=client.organisation_id,
-                   organisation_name=client.organisation.name, target_type="submission", target_id=str(s.id),
-                   subject_user_id=s.owner_id, details={"client_id": client.client_id}, ip=ip)
-        for s in submissions])
-    session.flush()
+    record_reads(session, [s.owner_id for s in read], "api.submission_read", actor=None, actor_name=client.name,
+                 organisation=client.organisation, target_type="submission", target_ids=[s.id for s in read],
+                 details={"client_id": client.client_id}, ip=ip)

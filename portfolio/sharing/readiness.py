@@ -24,11 +24,10 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 
 from competences import services as competences
 from competences.models import Framework, Level, Voice
-from portfolio.audit.models import AuditEvent
 from portfolio.auth.models import User
-from portfolio.db import utcnow
 from portfolio.orgs.models import Organisation
 from portfolio.sharing.models import Submission, SubmissionStatus
+from portfolio.sharing.services import record_reads
 from portfolio.timeutil import LOCAL_TZ
 
 FORMAT = "ticketnet-readiness"
@@ -108,8 +107,17 @@ def exported_submissions(session: Session, organisation_id: int) -> list[Submiss
     latest: dict[int, Submission] = {}
     for submission in rows:
         latest.setdefault(submission.owner_id, submission)
-    learner = submission_learner
-    return sorted(latest.values(), key=lambda s: (learner(s)[1].casefold(), learner(s)[0].casefold(), s.id))
+
+    def by_name(submission: Submission) -> tuple[str, str, int]:
+        first, last = submission_learner(submission)
+        return last.casefold(), first.casefold(), submission.id
+
+    return sorted(latest.values(), key=by_name)
+
+
+def count_candidates(session: Session, organisation_id: int) -> int:
+    return session.scalar(sa.select(sa.func.count(sa.distinct(Submission.owner_id))).where(
+        Submission.organisation_id == organisation_id, Submission.status.in_(EXPORTED))) or 0
 
 
 def submission_learner(submission: Submission) -> tuple[str, str]:
@@ -178,14 +186,9 @@ def _domains(session: Session, frameworks: dict[int, Framework], framework_id: i
 def audit_export(session: Session, records: list[Candidate], organisation: Organisation, actor: User | None,
                  fmt: str, via: str, ip: str = "") -> None:
     """One audit event per candidate exported: each is a read of someone's file."""
-    now = utcnow()
-    session.add_all([
-        AuditEvent(created_at=now, action="submission.read", actor_id=actor.id if actor else None,
-                   actor_name=actor.display_name if actor else "", organisation_id=organisation.id,
-                   organisation_name=organisation.name, target_type="submission", target_id=str(r.submission.id),
-                   subject_user_id=r.submission.owner_id, details={"export": fmt, "via": via}, ip=ip)
-        for r in records])
-    session.flush()
+    record_reads(session, [r.submission.owner_id for r in records], "submission.read", actor=actor,
+                 actor_name=actor.display_name if actor else "", organisation=organisation, target_type="submission",
+                 target_ids=[r.submission.id for r in records], details={"export": fmt, "via": via}, ip=ip)
 
 
 # --- Formats --------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 
 from portfolio.audit import services as audit
 from portfolio.audit.models import AuditEvent
+from portfolio.db import utcnow
 from portfolio.auth.models import Role, User
 from portfolio.enrolment.models import Enrolment
 from portfolio.orgs.models import Organisation, OrgKind
@@ -301,6 +302,21 @@ def record_read(session: Session, reader: Any, owner_id: int, action: str, now: 
     return audit.record(session, action, actor=reader, organisation=organisation, target_type=target_type,
                         target_id=target_id if target_id != "" else owner_id, subject_user_id=owner_id,
                         details=details, ip=ip)
+
+
+def record_reads(session: Session, owner_ids: list[int], action: str, *, actor: User | None, actor_name: str,
+                 organisation: Organisation, target_type: str, target_ids: list[int], details: dict[str, Any],
+                 ip: str = "") -> None:
+    """One audit event per person whose data was read in one go (an export, a page of the API), written
+    with one statement whatever their number."""
+    if not owner_ids:
+        return
+    now = utcnow()
+    session.execute(sa.insert(AuditEvent), [
+        {"created_at": now, "action": action, "actor_id": actor.id if actor else None, "actor_name": actor_name,
+         "organisation_id": organisation.id, "organisation_name": organisation.name, "target_type": target_type,
+         "target_id": str(target_id), "subject_user_id": owner_id, "details": details, "ip": ip}
+        for owner_id, target_id in zip(owner_ids, target_ids, strict=True)])
 
 
 @dataclass(frozen=True)

@@ -383,7 +383,7 @@ def render_candidate_pdf(record: readiness.Candidate) -> bytes:
 @role_required(Role.ASSESSOR)
 def export() -> str:
     organisations = current_user.organisations_for(Role.ASSESSOR)
-    counts = {o.id: len(readiness.exported_submissions(db.session, o.id)) for o in organisations}
+    counts = {o.id: readiness.count_candidates(db.session, o.id) for o in organisations}
     return render_template("sharing/export.html", organisations=organisations, counts=counts)
 
 
