@@ -107,9 +107,10 @@ def refuse_without_token(scopes: list[str]) -> Any:
         _validator.validate_token(token, [" ".join(scopes)] if scopes else [], FlaskJsonRequest(request))
     except OAuth2Error as error:
         message = ERROR_MESSAGES.get(error.error, error.description or error.error)
-        headers = dict(error.get_headers())
-        headers.setdefault("WWW-Authenticate", f'Bearer realm="ticketnet", error="{error.error}"')
-        return {"error": error.error, "message": str(message)}, error.status_code, headers
+        # RFC 6750 §3: no error code when the request carried no credentials at all.
+        challenge = 'Bearer realm="ticketnet"' + (
+            "" if error.error == "missing_authorization" else f', error="{error.error}"')
+        return {"error": error.error, "message": str(message)}, error.status_code, {"WWW-Authenticate": challenge}
     g.api_token = token
     return None
 
