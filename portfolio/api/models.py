@@ -63,7 +63,7 @@ class ApiClient(Base):
         return self.revoked_at is None and hmac.compare_digest(self.secret_hash, digest(client_secret))
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return endpoint == "token" and method in ("client_secret_basic", "client_secret_post")
+        return endpoint in ("token", "revocation") and method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type: str) -> bool:
         return False
