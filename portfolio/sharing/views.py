@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -341,7 +342,8 @@ def judge(submission_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         flash(str(exc), "error")
         return _submission_page(_received_or_404(submission_id), DecisionForm(), typed=typed), 400
-    flash(_("%(num)d jugement(s) enregistré(s).", num=changed) if changed else _("Rien n'a changé."), "success")
+    flash(ngettext("%(num)d jugement enregistré.", "%(num)d jugements enregistrés.", changed) if changed
+          else _("Rien n'a changé."), "success")
     return redirect(url_for(".submission", submission_id=found.id))
 
 

@@ -92,7 +92,7 @@ def test_the_assessor_decides_and_the_code_is_verified(page: Any, partner: Any) 
     partner.get_by_label("Votre niveau pour D1.1").select_option(label="Acquis")
     partner.get_by_label("Votre commentaire pour D1.1").fill("Vu en entretien.")
     partner.get_by_role("button", name="Enregistrer mes jugements").click()
-    expect(partner.get_by_text("1 jugement(s) enregistré(s).")).to_be_visible()
+    expect(partner.get_by_text("1 jugement enregistré.")).to_be_visible()
     partner.get_by_label("Dossier à compléter").check()
     partner.get_by_role("button", name="Enregistrer la décision").click()
     notice = partner.get_by_text(re.compile(r"Code de vérification : TN-\w{4}-\w{4}")).first
