@@ -31,7 +31,7 @@ def export_readiness(code: str, fmt: str, output: Path) -> None:
     from portfolio.db import utcnow
     from portfolio.orgs.models import Organisation, OrgKind
     from portfolio.sharing import readiness
-    from portfolio.sharing.views import evidence_link, render_candidate_pdf
+    from portfolio.sharing.views import evidence_link, render_candidate_pdfs
 
     organisation = db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
     if organisation is None or organisation.kind != OrgKind.TRAINING_BODY.value:
@@ -49,8 +49,8 @@ def export_readiness(code: str, fmt: str, output: Path) -> None:
             output.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
         else:
             output.mkdir(parents=True, exist_ok=True)
-            for record in records:
-                (output / readiness.pdf_filename(record)).write_bytes(render_candidate_pdf(record))
+            for record, data in zip(records, render_candidate_pdfs(records), strict=True):
+                (output / readiness.pdf_filename(record)).write_bytes(data)
     readiness.audit_export(db.session, records, organisation, None, fmt, "cli")
     db.session.commit()
     click.echo(f"{output} : {len(records)} candidat·e(s) ({fmt})")

@@ -3,6 +3,7 @@ readiness export and the public verification of an attestation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask import (
@@ -30,7 +31,7 @@ from portfolio.auth.sessions import recent_auth_required
 from portfolio.db import utcnow
 from portfolio.extensions import db, limiter
 from portfolio.orgs.models import Organisation
-from portfolio.pdf import html_to_pdf, pdf_response, qr_code_data_uri
+from portfolio.pdf import html_to_pdf, html_to_pdfs, pdf_response, qr_code_data_uri
 from portfolio.permissions import public, role_required
 from portfolio.sharing import readiness, services, submissions
 from portfolio.sharing.forms import (
@@ -377,8 +378,15 @@ def submission_pdf(submission_id: int) -> Response:
 
 
 def render_candidate_pdf(record: readiness.Candidate) -> bytes:
-    html = render_template("sharing/readiness_pdf.html", record=record, printed_at=local_now())
-    return html_to_pdf(html)
+    return html_to_pdf(render_template("sharing/readiness_pdf.html", records=[record], printed_at=local_now()))
+
+
+def render_candidate_pdfs(records: list[readiness.Candidate], batch: int = 100) -> Iterator[bytes]:
+    """One PDF per candidate, laid out ``batch`` candidates at a time (WeasyPrint's set-up paid once a batch)."""
+    for start in range(0, len(records), batch):
+        part = records[start:start + batch]
+        html = render_template("sharing/readiness_pdf.html", records=part, printed_at=local_now())
+        yield from html_to_pdfs(html, [f"candidate-{r.submission.id}" for r in part])
 
 
 @bp.get("/evaluation/export")
