@@ -369,10 +369,33 @@ def test_the_command_line_export(runner: Any, db_session: Session, tmp_path: Pat
     document = json.loads(json_file.read_text())
     jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
     assert document["candidates"][0]["evidence"][0]["url"].startswith("http://127.0.0.1:5000/evaluation/dossiers/")
-    pdfs = sorted(p.name for p in folder.iterdir())
-    assert len(pdfs) == 2 and all(n.startswith("preparation-") and n.endswith(".pdf") for n in pdfs)
+    pdfs = sorted(folder.iterdir())
+    assert [p.name.split("-")[1] for p in pdfs] == ["attend", "prete"]  # one file per candidate, laid out at once
+    for path, mine, theirs in ((pdfs[0], "Attend", "Prete"), (pdfs[1], "Prete", "Attend")):
+        text = "".join(page.extract_text() for page in PdfReader(path).pages)
+        assert mine in text and theirs not in text
     unknown = runner.invoke(args=["export", "readiness", "--org", "nope", "--format", "csv", "-o", str(csv_file)])
     assert unknown.exit_code == 1 and "inconnu" in unknown.output
     # the portfolio export of issue 5 is still in the same group
     assert runner.invoke(args=["export", "--help"]).output.count("portfolio") >= 1
     assert world["greta"].code == "greta-test"
+
+
+def test_the_assessors_pages_cost_the_same_whatever_the_file(client: Any, login_as: Any, db_session: Session,
+                                                            count_queries: Any) -> None:
+    greta, assessor = training_body(db_session)
+    small = submissions.send(db_session, candidate(db_session, "Petit")[0], greta.id, NOW)
+    learner, _entry = candidate(db_session, "Grand")
+    for n in range(6):
+        factories.journal_entry(db_session, learner, title=f"Preuve {n}", in_portfolio=True)
+    big = submissions.send(db_session, learner, greta.id, NOW)
+    login_as(user=assessor)
+    counts = {}
+    for url in ("/evaluation", f"/evaluation/dossiers/{small.id}", f"/evaluation/dossiers/{big.id}"):
+        db_session.commit()
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        counts[url] = counter.count
+    assert len(big.snapshot["evidence"]) == 7
+    assert counts[f"/evaluation/dossiers/{small.id}"] == counts[f"/evaluation/dossiers/{big.id}"] <= 12, counts
+    assert counts["/evaluation"] <= 6, counts
