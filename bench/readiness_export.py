@@ -73,7 +73,8 @@ def main() -> None:
             sizes = [len(render_candidate_pdf(r)) for r in records]
             elapsed = time.perf_counter() - started
             print(f"pdf, one document at a time (web): {len(records)} candidates in {elapsed:.1f} s "
-                  f"({elapsed / max(len(records), 1):.2f} s each, {sum(sizes) / max(len(sizes), 1) / 1024:.0f} KiB each)")
+                  f"({elapsed / max(len(records), 1):.2f} s each, "
+                  f"{sum(sizes) / max(len(sizes), 1) / 1024:.0f} KiB each)")
         out = Path(folder) / "pdf"
         started = time.perf_counter()
         result = runner.invoke(args=["export", "readiness", "--org", "greta-quercy-rouergue", "--format", "pdf",

@@ -52,7 +52,8 @@ class SendForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField(_l("Décision"), choices=[SelectChoice(Decision.READY.value, _l("Prêt·e pour la certification")),
+    decision = RadioField(_l("Décision"),
+                          choices=[SelectChoice(Decision.READY.value, _l("Prêt·e pour la certification")),
                                    SelectChoice(Decision.TO_COMPLETE.value, _l("Dossier à compléter"))],
                           validators=[DataRequired(_l("Choisissez une décision."))])
     comment = TextAreaField(_l("Commentaire pour la personne (facultatif)"),

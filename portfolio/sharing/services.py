@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 
 from portfolio.audit import services as audit
 from portfolio.audit.models import AuditEvent
-from portfolio.db import utcnow
 from portfolio.auth.models import Role, User
+from portfolio.db import utcnow
 from portfolio.enrolment.models import Enrolment
 from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.sharing.models import Consent, ConsentMethod, ConsentScope
