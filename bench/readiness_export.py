@@ -66,11 +66,10 @@ def main() -> None:
             print(f"export {fmt}: {result.output.strip()} in {elapsed:.2f} s, {out.stat().st_size / 1e6:.1f} MB")
         with app.test_request_context():
             from portfolio.sharing import readiness
-            from portfolio.sharing.views import evidence_link, render_candidate_pdf
-
-            records = readiness.candidates(db.session, greta.id, evidence_link)[: args.pdf]
+            
+            records = readiness.candidates(db.session, greta.id, readiness.evidence_link)[: args.pdf]
             started = time.perf_counter()
-            sizes = [len(render_candidate_pdf(r)) for r in records]
+            sizes = [len(readiness.candidate_pdf(r)) for r in records]
             elapsed = time.perf_counter() - started
             print(f"pdf, one document at a time (web): {len(records)} candidates in {elapsed:.1f} s "
                   f"({elapsed / max(len(records), 1):.2f} s each, "

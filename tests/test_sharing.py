@@ -267,6 +267,7 @@ def test_an_animator_records_a_paper_consent_for_a_learner_of_their_epm(
     db_session.commit()
     assert client.get(f"/epm/apprenants/{stranger.id}/consentement-papier").status_code == 404
     url = f"/epm/apprenants/{learner.id}/consentement-papier"
+    assert url in client.get(f"/epm/apprenants/{learner.id}/competences").get_data(as_text=True)
     choices = {"organisation_id": aformac.id, "scope": "competences", "months": 3}
     html = client.post_form(url, {**choices, "action": "preview"}).get_data(as_text=True)
     shown = html.split('name="text_hash" value="')[1].split('"')[0]

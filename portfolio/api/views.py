@@ -20,7 +20,6 @@ from portfolio.extensions import csrf, db, limiter
 from portfolio.permissions import public, role_required, token_required
 from portfolio.sharing import readiness
 from portfolio.sharing.forms import organisation_choices
-from portfolio.sharing.views import evidence_link
 
 bp = Blueprint("api", __name__)
 
@@ -62,7 +61,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _record(submission: Any) -> readiness.Candidate:
-    return readiness.candidates(db.session, submission.organisation_id, evidence_link, [submission])[0]
+    return readiness.candidates(db.session, submission.organisation_id, readiness.evidence_link, [submission])[0]
 
 
 @bp.get("/api/v1/submissions")
@@ -72,7 +71,7 @@ def submissions() -> dict[str, Any]:
     after = request.args.get("after", type=int)
     limit = min(max(request.args.get("limit", 50, type=int), 1), MAX_PAGE)
     page = services.submissions_page(db.session, client.organisation_id, after, limit)
-    records = readiness.candidates(db.session, client.organisation_id, evidence_link, page) if page else []
+    records = readiness.candidates(db.session, client.organisation_id, readiness.evidence_link, page) if page else []
     services.audit_reads(db.session, client, page, request.remote_addr or "")
     items = [services.summary(r, url_for(".submission", submission_id=r.submission.id, _external=True))
              for r in records]
@@ -92,8 +91,7 @@ def submission(submission_id: int) -> dict[str, Any]:
     record = _record(found)
     services.audit_reads(db.session, client, [found], request.remote_addr or "")
     document = services.summary(record, request.url)
-    document["domains"] = [{"code": d.code, "title": d.title, "validated": d.validated, "required": d.required,
-                            "total": d.total, "met": d.met} for d in record.domains]
+    document["domains"] = [d.as_dict() for d in record.domains]
     document["competences"] = [
         {"code": c.code, "title": c.title, "domain": c.domain,
          "animator": c.animator.level if c.animator else None, "assessor": c.assessor.level if c.assessor else None}

@@ -185,7 +185,8 @@ def declare() -> Response | str:
     return render_template("assessment/declare.html", form=form, profile=profile)
 
 
-def _learner_or_404(learner_id: int) -> User:
+def _learner_or_404(learner_id: int) -> tuple[User, list[int]]:
+    """The learner, and the EPMs where they are (or were) enrolled."""
     learner = db.session.get(User, learner_id)
     epm_ids = services.enrolling_epm_ids(db.session, learner_id) if learner is not None else []
     if learner is None or not permissions.can_read_competences(current_user, learner_id, epm_ids):
@@ -194,16 +195,17 @@ def _learner_or_404(learner_id: int) -> User:
     sharing.record_read(db.session, current_user, learner.id, "competences.read", utcnow(),
                         organisation=mine_epms[0] if mine_epms else None,  # else the consent's organisation
                         details={"page": request.endpoint}, ip=request.remote_addr or "")
-    return learner
+    return learner, epm_ids
 
 
 @bp.route("/epm/apprenants/<int:learner_id>/competences")
 @role_required(Role.ANIMATOR)
 def learner(learner_id: int) -> str:
-    person = _learner_or_404(learner_id)
+    person, epm_ids = _learner_or_404(learner_id)
     profile = competences.learner_profile(db.session, person.id)
     return render_template("assessment/learner.html", learner=person, profile=profile,
-                           history=competences.history(db.session, person.id))
+                           history=competences.history(db.session, person.id),
+                           paper_consent=any(permissions.can_manage_epm(current_user, e) for e in epm_ids))
 
 
 def _sheet_pdf(person: User) -> Response:
@@ -224,4 +226,4 @@ def my_sheet() -> Response:
 @bp.route("/epm/apprenants/<int:learner_id>/feuille-de-positionnement.pdf")
 @role_required(Role.ANIMATOR)
 def learner_sheet(learner_id: int) -> Response:
-    return _sheet_pdf(_learner_or_404(learner_id))
+    return _sheet_pdf(_learner_or_404(learner_id)[0])

@@ -13,6 +13,7 @@ from portfolio.extensions import db
 from portfolio.home import services
 from portfolio.orgs.models import OrgKind
 from portfolio.permissions import public, role_required, signed_in
+from portfolio.sharing import submissions
 from portfolio.timeutil import local_now, local_today
 
 bp = Blueprint("home", __name__)
@@ -75,8 +76,6 @@ def prescriber() -> str:
 @bp.route("/evaluation")
 @role_required(Role.ASSESSOR)
 def assessor() -> str:
-    from portfolio.sharing import submissions
-
     organisations = current_user.organisations_for(Role.ASSESSOR)
     queue = submissions.queue(db.session, [org.id for org in organisations])
     return render_template("home/assessor.html", organisations=organisations, queue=queue)

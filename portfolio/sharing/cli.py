@@ -31,8 +31,7 @@ def export_readiness(code: str, fmt: str, output: Path) -> None:
     from portfolio.db import utcnow
     from portfolio.orgs.models import Organisation, OrgKind
     from portfolio.sharing import readiness
-    from portfolio.sharing.views import evidence_link, render_candidate_pdfs
-
+    
     organisation = db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
     if organisation is None or organisation.kind != OrgKind.TRAINING_BODY.value:
         fail(f"organisme de formation inconnu : {code}")
@@ -41,7 +40,7 @@ def export_readiness(code: str, fmt: str, output: Path) -> None:
         fail(f"{output} : pour le format pdf, donnez un dossier (un fichier PDF par candidat·e)")
         return
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-        records = readiness.candidates(db.session, organisation.id, evidence_link)
+        records = readiness.candidates(db.session, organisation.id, readiness.evidence_link)
         if fmt == "csv":
             output.write_bytes(readiness.to_csv(records))
         elif fmt == "json":
@@ -49,7 +48,7 @@ def export_readiness(code: str, fmt: str, output: Path) -> None:
             output.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
         else:
             output.mkdir(parents=True, exist_ok=True)
-            for record, data in zip(records, render_candidate_pdfs(records), strict=True):
+            for record, data in zip(records, readiness.candidate_pdfs(records), strict=True):
                 (output / readiness.pdf_filename(record)).write_bytes(data)
     readiness.audit_export(db.session, records, organisation, None, fmt, "cli")
     db.session.commit()

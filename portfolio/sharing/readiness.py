@@ -14,11 +14,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app, has_request_context, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload, lazyload
 
@@ -26,9 +27,10 @@ from competences import services as competences
 from competences.models import Framework, Level, Voice
 from portfolio.auth.models import User
 from portfolio.orgs.models import Organisation
+from portfolio.pdf import html_to_pdf, html_to_pdfs
 from portfolio.sharing.models import Submission, SubmissionStatus
 from portfolio.sharing.services import record_reads
-from portfolio.timeutil import LOCAL_TZ
+from portfolio.timeutil import LOCAL_TZ, local_now
 
 FORMAT = "ticketnet-readiness"
 FORMAT_VERSION = 1
@@ -70,6 +72,10 @@ class DomainLine:
     @property
     def met(self) -> bool:
         return self.validated >= self.required
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "title": self.title, "validated": self.validated, "required": self.required,
+                "total": self.total, "met": self.met}
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,13 @@ def audit_export(session: Session, records: list[Candidate], organisation: Organ
                  target_ids=[r.submission.id for r in records], details={"export": fmt, "via": via}, ip=ip)
 
 
+def evidence_link(submission_id: int, entry_id: int) -> str:
+    """Where an assessor reads a piece of evidence: the file's page, at the entry."""
+    base = request.url_root.rstrip("/") if has_request_context() else current_app.config["PUBLIC_URL"]
+    return f"{base}{url_for('sharing.submission', submission_id=submission_id)}#preuve-{entry_id}"
+
+
+
 # --- Formats --------------------------------------------------------------------------------------
 
 
@@ -292,8 +305,7 @@ def to_json(records: list[Candidate], organisation: Organisation, generated_at: 
                 "competences": [{"code": c.code, "title": c.title, "domain": c.domain,
                                  "animator": voiced(c.animator), "assessor": voiced(c.assessor)}
                                 for c in r.competences],
-                "domains": [{"code": d.code, "title": d.title, "validated": d.validated, "required": d.required,
-                             "total": d.total, "met": d.met} for d in r.domains],
+                "domains": [d.as_dict() for d in r.domains],
                 "ready": r.ready,
                 "evidence": [{"id": e.id, "title": e.title, "date": e.date, "url": e.url} for e in r.evidence],
             }
@@ -307,3 +319,15 @@ def pdf_filename(record: Candidate) -> str:
 
     name = secure_filename(f"{record.last_name}-{record.first_name}".lower()) or "candidat"
     return f"preparation-{name}-{record.submission.id}.pdf"
+
+
+def candidate_pdf(record: Candidate) -> bytes:
+    return html_to_pdf(render_template("sharing/readiness_pdf.html", records=[record], printed_at=local_now()))
+
+
+def candidate_pdfs(records: list[Candidate], batch: int = 100) -> Iterator[bytes]:
+    """One PDF per candidate, laid out ``batch`` candidates at a time (WeasyPrint's set-up paid once a batch)."""
+    for start in range(0, len(records), batch):
+        part = records[start:start + batch]
+        html = render_template("sharing/readiness_pdf.html", records=part, printed_at=local_now())
+        yield from html_to_pdfs(html, [f"candidate-{r.submission.id}" for r in part])

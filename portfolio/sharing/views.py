@@ -3,7 +3,6 @@ readiness export and the public verification of an attestation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from flask import (
@@ -11,7 +10,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    has_request_context,
     redirect,
     render_template,
     request,
@@ -31,7 +29,7 @@ from portfolio.auth.sessions import recent_auth_required
 from portfolio.db import utcnow
 from portfolio.extensions import db, limiter
 from portfolio.orgs.models import Organisation
-from portfolio.pdf import html_to_pdf, html_to_pdfs, pdf_response, qr_code_data_uri
+from portfolio.pdf import html_to_pdf, pdf_response, qr_code_data_uri
 from portfolio.permissions import public, role_required
 from portfolio.sharing import readiness, services, submissions
 from portfolio.sharing.forms import (
@@ -78,12 +76,6 @@ def _from_iso(value: str | None) -> Any:
 
 def _ip() -> str:
     return request.remote_addr or ""
-
-
-def evidence_link(submission_id: int, entry_id: int) -> str:
-    """Where an assessor reads a piece of evidence: the file's page, at the entry."""
-    base = request.url_root.rstrip("/") if has_request_context() else current_app.config["PUBLIC_URL"]
-    return f"{base}{url_for('sharing.submission', submission_id=submission_id)}#preuve-{entry_id}"
 
 
 # --- The learner: who may see my portfolio ----------------------------------------------------------
@@ -302,7 +294,7 @@ def _received_or_404(submission_id: int) -> Submission:
 
 def _submission_page(submission: Submission, decision_form: DecisionForm, errors: dict[int, str] | None = None,
                      typed: dict[int, tuple[str, str]] | None = None) -> str:
-    record = readiness.candidates(db.session, submission.organisation_id, evidence_link, [submission])[0]
+    record = readiness.candidates(db.session, submission.organisation_id, readiness.evidence_link, [submission])[0]
     return render_template("sharing/submission.html", submission=submission, snapshot=submission.snapshot,
                            record=record, assessed=submissions.current_assessor_judgements(db.session, submission),
                            decision_form=decision_form, judge_form=RevokeForm(), errors=errors or {},
@@ -370,23 +362,11 @@ def decide(submission_id: int) -> Response | tuple[str, int]:
 @role_required(Role.ASSESSOR)
 def submission_pdf(submission_id: int) -> Response:
     found = _received_or_404(submission_id)
-    record = readiness.candidates(db.session, found.organisation_id, evidence_link, [found])[0]
+    record = readiness.candidates(db.session, found.organisation_id, readiness.evidence_link, [found])[0]
     services.record_read(db.session, current_user, found.owner_id, "submission.read", utcnow(),
                          organisation=found.organisation, target_type="submission", target_id=found.id,
                          details={"export": "pdf"}, ip=_ip())
-    return pdf_response(render_candidate_pdf(record), readiness.pdf_filename(record))
-
-
-def render_candidate_pdf(record: readiness.Candidate) -> bytes:
-    return html_to_pdf(render_template("sharing/readiness_pdf.html", records=[record], printed_at=local_now()))
-
-
-def render_candidate_pdfs(records: list[readiness.Candidate], batch: int = 100) -> Iterator[bytes]:
-    """One PDF per candidate, laid out ``batch`` candidates at a time (WeasyPrint's set-up paid once a batch)."""
-    for start in range(0, len(records), batch):
-        part = records[start:start + batch]
-        html = render_template("sharing/readiness_pdf.html", records=part, printed_at=local_now())
-        yield from html_to_pdfs(html, [f"candidate-{r.submission.id}" for r in part])
+    return pdf_response(readiness.candidate_pdf(record), readiness.pdf_filename(record))
 
 
 @bp.get("/evaluation/export")
@@ -405,7 +385,7 @@ def export_file(organisation_id: int, fmt: str) -> Response:
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
         abort(404)
-    records = readiness.candidates(db.session, organisation_id, evidence_link)
+    records = readiness.candidates(db.session, organisation_id, readiness.evidence_link)
     readiness.audit_export(db.session, records, organisation, current_user, fmt, "web", ip=_ip())
     stamp = local_now().strftime("%Y%m%d")
     if fmt == "csv":
