@@ -32,8 +32,10 @@ NAME = "Secretnom"  # the learner's last name: shown only to those who may read 
 OPEN_TITLE, OPEN_WORDS = "Texte-ouvert-aux-organismes", "mots-ouverts-aux-organismes"
 PRIVATE_TITLE, PRIVATE_WORDS = "Texte-prive-de-la-personne", "mots-prives-de-la-personne"
 MARKERS = (NAME, OPEN_TITLE, OPEN_WORDS, PRIVATE_TITLE, PRIVATE_WORDS)
-# Routes whose arguments never name a learner's data (the walker's own accounts, sign-in, static files...).
-NOT_ABOUT_A_LEARNER = {"identity_id", "connection_id", "client_id", "token", "provider", "filename", "code"}
+# Routes whose arguments never name a learner's data (the walker's own accounts, sign-in, static files, the
+# coordination's figures by dataset or month...).
+NOT_ABOUT_A_LEARNER = {"identity_id", "connection_id", "client_id", "token", "provider", "filename", "code",
+                       "dataset", "period"}
 
 
 def _staff(session: Session, role: Role, kind: OrgKind) -> User:
