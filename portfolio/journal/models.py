@@ -64,7 +64,7 @@ class JournalEntry(Base):
     published_at: Mapped[dt.datetime | None]
 
     owner: Mapped[User] = relationship(lazy="raise")
-    tags: Mapped[list[EntryTag]] = relationship(cascade="all, delete-orphan", lazy="raise")
+    tags: Mapped[list[EntryTag]] = relationship(cascade="all, delete-orphan", order_by="EntryTag.tag", lazy="raise")
     competences: Mapped[list[Competence]] = relationship(secondary=entry_competence, lazy="raise")
     photos: Mapped[list[Photo]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", order_by="Photo.id", lazy="raise"

@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -123,7 +114,7 @@ def grant() -> Response | str | tuple[str, int]:
             flash(str(exc), "error")
         else:
             flash(_("C'est fait : %(org)s peut lire votre portfolio jusqu'au %(date)s.", org=draft.organisation.name,
-                    date=services.last_day(draft.ends_at).strftime("%d/%m/%Y")), "success")
+                    date=format_date(services.last_day(draft.ends_at), "long")), "success")
             return redirect(url_for(".mine"))
     page = render_template("sharing/grant.html", form=form, step=step, draft=draft,
                            last_day=services.last_day, hints=services.SCOPE_HINTS)
