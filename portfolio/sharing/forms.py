@@ -42,8 +42,8 @@ class PaperConsentForm(ConsentForm):
     signed = BooleanField(_l("La personne a signé ce texte sur papier. Je garde le papier à l'EPM."))
 
 
-class RevokeForm(FlaskForm):
-    pass
+class ActionForm(FlaskForm):
+    """A button that changes something (revoke, withdraw, judge): the CSRF token only."""
 
 
 class SendForm(FlaskForm):

@@ -24,10 +24,10 @@ from portfolio.pdf import html_to_pdf, pdf_response, qr_code_data_uri
 from portfolio.permissions import public, role_required
 from portfolio.sharing import readiness, services, submissions
 from portfolio.sharing.forms import (
+    ActionForm,
     ConsentForm,
     DecisionForm,
     PaperConsentForm,
-    RevokeForm,
     SendForm,
     organisation_choices,
 )
@@ -79,7 +79,7 @@ def mine() -> str:
     consents = services.consents_of(db.session, current_user.id)
     holding = [c for c in consents if services.consent_state(c, now) in ("valid", "future")]
     ended = [c for c in consents if c not in holding]
-    return render_template("sharing/mine.html", holding=holding, ended=ended, form=RevokeForm(),
+    return render_template("sharing/mine.html", holding=holding, ended=ended, form=ActionForm(),
                            last_day=services.last_day)
 
 
@@ -125,7 +125,7 @@ def grant() -> Response | str | tuple[str, int]:
 @role_required(Role.BENEFICIARY)
 def revoke(consent_id: int) -> Response:
     consent = services.owned_consent(db.session, current_user.id, consent_id)
-    if consent is None or not RevokeForm().validate_on_submit():
+    if consent is None or not ActionForm().validate_on_submit():
         abort(404)
     if services.revoke_consent(db.session, consent, current_user, utcnow(), ip=_ip()):
         flash(_("C'est fait : %(org)s ne peut plus lire votre portfolio.", org=consent.organisation.name), "success")
@@ -206,7 +206,7 @@ def certification() -> str:
     form.organisation_id.choices = organisation_choices(submissions.training_bodies(db.session))
     profile = competences.learner_profile(db.session, current_user.id)
     return render_template("sharing/certification.html", form=form, profile=profile,
-                           files=submissions.submissions_of(db.session, current_user.id), withdraw_form=RevokeForm())
+                           files=submissions.submissions_of(db.session, current_user.id), withdraw_form=ActionForm())
 
 
 @bp.post("/moi/certification/envoyer")
@@ -239,14 +239,14 @@ def _my_file_or_404(submission_id: int) -> Submission:
 def my_file(submission_id: int) -> str:
     submission = _my_file_or_404(submission_id)
     return render_template("sharing/my_file.html", submission=submission, snapshot=submission.snapshot,
-                           withdraw_form=RevokeForm())
+                           withdraw_form=ActionForm())
 
 
 @bp.post("/moi/certification/<int:submission_id>/retirer")
 @role_required(Role.BENEFICIARY)
 def withdraw(submission_id: int) -> Response:
     submission = _my_file_or_404(submission_id)
-    if not RevokeForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         submissions.withdraw(db.session, submission, current_user, utcnow(), ip=_ip())
@@ -283,12 +283,12 @@ def _received_or_404(submission_id: int) -> Submission:
     return submission
 
 
-def _submission_page(submission: Submission, decision_form: DecisionForm, errors: dict[int, str] | None = None,
+def _submission_page(submission: Submission, decision_form: DecisionForm,
                      typed: dict[int, tuple[str, str]] | None = None) -> str:
     record = readiness.candidates(db.session, submission.organisation_id, readiness.evidence_link, [submission])[0]
     return render_template("sharing/submission.html", submission=submission, snapshot=submission.snapshot,
                            record=record, assessed=submissions.current_assessor_judgements(db.session, submission),
-                           decision_form=decision_form, judge_form=RevokeForm(), errors=errors or {},
+                           decision_form=decision_form, judge_form=ActionForm(),
                            typed=typed or {}, levels=[lv.value for lv in (Level.ACQUIRED, Level.IN_PROGRESS,
                                                                            Level.NOT_YET)])
 
@@ -317,7 +317,7 @@ def _typed_judgements() -> dict[int, tuple[str, str]]:
 @role_required(Role.ASSESSOR)
 def judge(submission_id: int) -> Response | tuple[str, int]:
     found = _received_or_404(submission_id)
-    if not RevokeForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     typed = _typed_judgements()
     try:
