@@ -35,6 +35,8 @@ FEATURES: tuple[str, ...] = (
     "sso",
     "stats",
     "imports",
+    "sharing",
+    "api",
 )
 
 

@@ -158,6 +158,11 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         # How the EPMs are paid for the tickets they serve (portfolio/stats/payments.py): pro_rata or
         # full_after_first.
         "PAYMENT_RULE": os.environ.get(f"{ENV_PREFIX}PAYMENT_RULE", "pro_rata"),
+        # The site's address, for links written outside a request (the readiness export's evidence links).
+        "PUBLIC_URL": os.environ.get(f"{ENV_PREFIX}PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The API of partner systems: how long an access token lives; the public verification page's limit.
+        "API_TOKEN_SECONDS": _env_int("API_TOKEN_SECONDS", 3600),
+        "VERIFY_LIMIT": os.environ.get(f"{ENV_PREFIX}VERIFY_LIMIT", "30 per minute"),
     }
     if production:
         # SQL parameters (names, journal text, password hashes) never go into logs or error messages.

@@ -11,6 +11,7 @@ from competences.models import (  # noqa: F401
     MappingPair,
 )
 from portfolio.account.models import SignedInSession  # noqa: F401
+from portfolio.api.models import ApiClient, ApiToken  # noqa: F401
 from portfolio.audit.models import AuditEvent  # noqa: F401
 from portfolio.auth.models import LoginCard, Membership, User  # noqa: F401
 from portfolio.catalogue.models import Module, ModuleCompetence, ModuleFamily, SchemeConfig  # noqa: F401

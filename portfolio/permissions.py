@@ -5,7 +5,9 @@ view (``view.access``) so that the route-walking test can check every endpoint f
 
 - ``@public``: anybody, signed in or not;
 - ``@signed_in``: any signed-in person;
-- ``@role_required(Role.ANIMATOR, ...)``: people holding one of these roles.
+- ``@role_required(Role.ANIMATOR, ...)``: people holding one of these roles;
+- ``@token_required("scope", ...)``: partner systems holding an OAuth2 access token with these scopes
+  (the API: no cookie, no CSRF; a signed-in person without a token gets 401 like everybody else).
 
 Resource checks (is this learner's journal readable by this person?) are plain predicates such as
 ``can_manage_epm(user, epm_id)``; a refused resource answers 404, never 403, so that it does not
@@ -29,7 +31,8 @@ from portfolio.db import utcnow
 from portfolio.enrolment.models import Enrolment
 from portfolio.extensions import db, login_manager
 from portfolio.journal.models import EntryStatus, Visibility
-from portfolio.sharing.models import Consent, ConsentScope
+from portfolio.sharing import services as sharing
+from portfolio.sharing.models import ConsentScope, SubmissionStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,10 +44,14 @@ class Access:
     public: bool = False
     roles: frozenset[Role] | None = None
     api: bool = False  # a JSON endpoint: a signed-out caller gets 401, never a redirect to the sign-in page
+    # A bearer-token endpoint of the API: the scopes its token needs. Nobody reaches it with a cookie.
+    token_scopes: frozenset[str] | None = None
 
     def allows(self, user: Any) -> bool:
         if self.public:
             return True
+        if self.token_scopes is not None:
+            return False
         if not getattr(user, "is_authenticated", False):
             return False
         return self.roles is None or user.has_role(*self.roles)
@@ -106,6 +113,29 @@ def role_required(*roles: Role) -> Callable[[F], F]:
 
     def decorator(view: F) -> F:
         return _guarded(view, Access(roles=frozenset(roles)))
+
+    return decorator
+
+
+def token_required(*scopes: str) -> Callable[[F], F]:
+    """For the API of partner systems: the request must carry a valid OAuth2 bearer token holding
+    ``scopes`` (``portfolio.api.oauth``); otherwise 401 (no or bad token) or 403 (insufficient scope),
+    as RFC 6750 says, in JSON. The token is then ``portfolio.api.oauth.current_token``."""
+
+    access = Access(api=True, token_scopes=frozenset(scopes))
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            from portfolio.api.oauth import refuse_without_token
+
+            refused = refuse_without_token(list(scopes))
+            if refused is not None:
+                return refused
+            return view(*args, **kwargs)
+
+        _mark(wrapped, access)
+        return wrapped  # type: ignore[return-value]
 
     return decorator
 
@@ -178,21 +208,15 @@ def _animates_an_epm_of(user: Any, owner_id: int) -> bool:
     ) > 0
 
 
+def holds_consent(user: Any, owner_id: int, scope: ConsentScope | str) -> bool:
+    """A valid consent (not revoked, within its dates) covering ``scope``, given by the owner to an
+    organisation where this person is an animator or an assessor: ``sharing.valid_consent``, the one
+    rule, asked at every call (nothing kept across requests, so a revocation holds at once)."""
+    return sharing.consent_for(db.session, user, owner_id, scope, utcnow()) is not None
+
+
 def _holds_journal_consent(user: Any, owner_id: int) -> bool:
-    """A valid consent (not revoked, within its dates) of scope journal or full, given by the owner to
-    an organisation where this person works. Issue 6 builds how consents are given and revoked; this
-    reads the ``Consent`` rows only."""
-    org_ids = [m.organisation_id for m in user.memberships if m.role in (Role.ANIMATOR, Role.ASSESSOR)]
-    if not org_ids:
-        return False
-    now = utcnow()
-    return db.session.scalar(
-        sa.select(sa.func.count(Consent.id)).where(
-            Consent.owner_id == owner_id, Consent.organisation_id.in_(org_ids),
-            Consent.scope.in_([ConsentScope.JOURNAL.value, ConsentScope.FULL.value]),
-            Consent.revoked_at.is_(None), Consent.starts_at <= now, Consent.ends_at > now,
-        )
-    ) > 0
+    return holds_consent(user, owner_id, ConsentScope.JOURNAL)
 
 
 def can_read_journal(user: Any, owner_id: int) -> bool:
@@ -219,11 +243,43 @@ def can_assess_session(user: Any, workshop: Any) -> bool:
 
 
 def can_read_competences(user: Any, learner_id: int, enrolling_epm_ids: list[int]) -> bool:
-    """A learner's competence assessments: the learner, and the animators of an EPM where the learner is
-    (or was) enrolled."""
+    """A learner's competence assessments: the learner, the animators of an EPM where the learner is
+    (or was) enrolled, and the staff of an organisation the learner gave a consent to (any scope)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return user.id == learner_id or any(can_manage_epm(user, epm_id) for epm_id in enrolling_epm_ids)
+    return (user.id == learner_id or any(can_manage_epm(user, epm_id) for epm_id in enrolling_epm_ids)
+            or holds_consent(user, learner_id, ConsentScope.COMPETENCES))
+
+
+def can_read_attendance(user: Any, learner_id: int, enrolling_epm_ids: list[int]) -> bool:
+    """Workshops attended and hours: the learner, the animators of an enrolling EPM, and the staff of an
+    organisation holding a consent to the whole portfolio."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return (user.id == learner_id or any(can_manage_epm(user, epm_id) for epm_id in enrolling_epm_ids)
+            or holds_consent(user, learner_id, ConsentScope.FULL))
+
+
+def can_read_submission(user: Any, submission: Any) -> bool:
+    """An evidence file sent for certification: its owner, and the assessors of the training body it was
+    sent to (not the EPM: the learner sent it to that body only)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if submission.owner_id == user.id:
+        return True
+    return submission.status != SubmissionStatus.WITHDRAWN and is_staff_of(user, submission.organisation_id,
+                                                                          Role.ASSESSOR)
+
+
+def can_assess_submission(user: Any, submission: Any) -> bool:
+    """The assessors of the training body judge the competences of a file it received and decide on it."""
+    return submission.status != SubmissionStatus.WITHDRAWN and is_staff_of(user, submission.organisation_id,
+                                                                          Role.ASSESSOR)
+
+
+def can_record_paper_consent(user: Any, learner_id: int) -> bool:
+    """An animator records a consent given on paper by a learner of one of their EPMs."""
+    return bool(getattr(user, "is_authenticated", False)) and _animates_an_epm_of(user, learner_id)
 
 
 def can_administer(user: Any) -> bool:
@@ -266,4 +322,8 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "can_read_entry": can_read_entry,
     "can_edit_entry": can_edit_entry,
     "can_manage_sign_in": can_manage_sign_in,
+    "can_read_attendance": can_read_attendance,
+    "can_read_submission": can_read_submission,
+    "can_assess_submission": can_assess_submission,
+    "can_record_paper_consent": can_record_paper_consent,
 }

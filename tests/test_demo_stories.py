@@ -11,6 +11,8 @@ from portfolio.bootstrap import initialise
 from portfolio.demo import create_demo
 from portfolio.enrolment.models import Enrolment
 from portfolio.extensions import db
+from portfolio.orgs.models import Organisation
+from portfolio.sharing.models import Consent, Submission
 from portfolio.tickets import reference
 from portfolio.tickets import services as tickets
 from portfolio.tickets.models import Ticket, TicketStatus
@@ -33,4 +35,14 @@ def test_demo_has_tickets_at_every_stage(fresh_database_url: str, tmp_path: Path
         marie = session.scalar(sa.select(Ticket).where(Ticket.last_name == "Dupont"))
         assert tickets.ledger(session, [marie.id])[marie.id] == tickets.Ledger(5, 600)  # and yesterday's workshop
         assert session.scalar(sa.select(sa.func.count(Enrolment.id)).where(Enrolment.active.is_(True))) >= 5
+        # Consents (online and on paper), files sent to the GRETA, and decisions with their codes.
+        consents = session.scalars(sa.select(Consent)).all()
+        assert {c.method for c in consents} == {"online", "paper"} and all(len(c.text_hash) == 64 for c in consents)
+        files = session.scalars(sa.select(Submission).join(Organisation, Organisation.id == Submission.organisation_id)
+                                .where(Organisation.code == "greta-quercy-rouergue")).all()
+        assert sorted(f.status for f in files) == ["decided", "decided", "sent"]
+        assert {f.decision for f in files} == {"ready", "to_complete", None}
+        assert all(f.verification_code for f in files if f.status == "decided")
+        create_demo(session, app.config["SECRET_KEY"], "demo-password-123")  # again: nothing more
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == len(files)
     db.state(app).engine.dispose()

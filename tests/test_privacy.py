@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from competences.models import Assessment, Competence
 from portfolio import PROJECT_DIR
 from portfolio.account.models import SignedInSession
+from portfolio.api.models import ApiClient
 from portfolio.audit import services as audit
 from portfolio.audit.models import AuditEvent
 from portfolio.auth import cards
@@ -105,6 +106,8 @@ def person_everywhere(session: Session, storage: FolderStorage) -> dict[str, Any
     session.add(SignInInvitation(user_id=person.id, token_hash="b" * 64, created_by_id=person.id,
                                  expires_at=NOW + dt.timedelta(days=14)))
     session.add(SignedInSession(user_id=person.id, token_hash="c" * 64, ip="192.0.2.9", user_agent="Firefox"))
+    session.add(ApiClient(client_id="tn-odette", secret_hash="d" * 64, name="Logiciel", organisation_id=epm.id,
+                          scope="submissions:read", created_by_id=person.id))
     reader = factories.user(session, Role.ANIMATOR, epm)
     audit.record(session, "journal.read", actor=reader, subject_user_id=person.id, ip="192.0.2.3")
     others_entry = factories.journal_entry(session, other, title="À quelqu'un d'autre")

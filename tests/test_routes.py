@@ -7,6 +7,7 @@ person without the role gets 404, so that the page does not reveal that it exist
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -97,6 +98,54 @@ def _photo(session: Session, ctx: dict[str, Any]) -> int:
     return int(factories.photo(session, FolderStorage(ctx["app"].config["UPLOAD_DIR"]), entry).id)
 
 
+def _submission(session: Session, ctx: dict[str, Any]) -> int:
+    """A decided file the walker may open when allowed: an assessor's organisation received it; a learner
+    sent it."""
+    from portfolio.sharing import submissions
+
+    assessor = ctx["user"] if ctx["role"] is Role.ASSESSOR else ctx["people"][Role.ASSESSOR]
+    owner = ctx["user"] if ctx["role"] is Role.BENEFICIARY else factories.user(session, Role.BENEFICIARY)
+    sent = submissions.send(session, owner, assessor.organisations_for(Role.ASSESSOR)[0].id, factories.NOW)
+    return submissions.decide(session, sent, assessor, "ready", "", factories.NOW).id
+
+
+def _consent(session: Session, ctx: dict[str, Any]) -> int:
+    """A consent of the walker (a learner) to an organisation."""
+    from portfolio.sharing.models import Consent
+
+    owner = ctx["user"] if ctx["role"] is Role.BENEFICIARY else ctx["people"][Role.BENEFICIARY]
+    consent = Consent(owner_id=owner.id, organisation_id=_org_of(ctx, Role.ASSESSOR).id, scope="competences",
+                      ends_at=factories.NOW + dt.timedelta(days=30), text_hash="0" * 64)
+    session.add(consent)
+    session.flush()
+    return consent.id
+
+
+def _api_client(session: Session, ctx: dict[str, Any]) -> int:
+    from portfolio.api.models import ApiClient
+
+    client = ApiClient(client_id=f"tn-walker-{factories._n()}", secret_hash="0" * 64, name="Walker",
+                       organisation_id=_org_of(ctx, Role.ASSESSOR).id, scope="submissions:read")
+    session.add(client)
+    session.flush()
+    return client.id
+
+
+def _journal_owner(session: Session, ctx: dict[str, Any]) -> int:
+    """The journal sample's learner; for partner staff, one who also consented to the walker's organisation
+    (the partner's page of a learner)."""
+    from portfolio.sharing.models import Consent
+
+    owner = _journal(session, ctx)[0]
+    if ctx["role"] in (Role.ANIMATOR, Role.ASSESSOR) and "partner_consent" not in ctx:
+        ctx["partner_consent"] = Consent(owner_id=owner.id, organisation_id=ctx["user"].memberships[0].organisation_id,
+                                         scope="competences", ends_at=factories.NOW + dt.timedelta(days=30),
+                                         text_hash="0" * 64)
+        session.add(ctx["partner_consent"])
+        session.flush()
+    return int(owner.id)
+
+
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
     "ticket_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).ticket_id,
@@ -104,7 +153,7 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "session_id": _once("workshop", lambda session, ctx: factories.workshop(
         session, _org_of(ctx, Role.ANIMATOR), factories.NOW).id),
     "entry_id": lambda session, ctx: _journal(session, ctx)[1].id,
-    "owner_id": lambda session, ctx: _journal(session, ctx)[0].id,
+    "owner_id": _journal_owner,
     "photo_id": _photo,
     "size": lambda session, ctx: "miniature",
     "learner_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).learner_id,
@@ -118,6 +167,12 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "dataset": lambda session, ctx: "etats",
     "period": lambda session, ctx: f"{factories.NOW:%Y-%m}",
     "fmt": lambda session, ctx: "csv",
+    "submission_id": _once("submission", _submission),
+    "consent_id": _once("consent", _consent),
+    "organisation_id": lambda session, ctx: (ctx["user"] if ctx["role"] is Role.ASSESSOR else
+                                             ctx["people"][Role.ASSESSOR]).memberships[0].organisation_id,
+    "code": lambda session, ctx: "TN-2345-6789",
+    "client_id": _once("api_client", _api_client),
 }
 
 
@@ -167,6 +222,9 @@ def test_walk_every_get_route(app: Flask, client: Any, login_as: Any, people: di
             problems.append(f"{url}: {status}")
         elif access.public:
             continue
+        elif access.token_scopes is not None:  # the partner API: a bearer token or 401, cookie or not
+            if status != 401:
+                problems.append(f"{url}: {role.value if role else 'anonymous'} without a token got {status}")
         elif role is None:
             if not (status == 302 and "/login" in response.headers["Location"]):
                 problems.append(f"{url}: anonymous got {status}, expected a redirect to /login")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-29 10:22:15.432394
+Create Date: 2026-11-29 11:20:44.855424
 """
 
 from __future__ import annotations
@@ -97,6 +97,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
     sa.UniqueConstraint('username', name=op.f('uq_user_account_username'))
     )
+    op.create_table('api_client',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('secret_hash', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('scope', sa.String(length=200), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_api_client_created_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_api_client_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_client')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_api_client_client_id'))
+    )
+    with op.batch_alter_table('api_client', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_client_organisation_id'), ['organisation_id'], unique=False)
+
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
@@ -132,6 +150,8 @@ def upgrade() -> None:
     sa.Column('method', sa.String(length=10), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.Column('text_hash', sa.String(length=64), nullable=False),
+    sa.Column('text_version', sa.String(length=20), nullable=False),
+    sa.Column('text_language', sa.String(length=5), nullable=False),
     sa.Column('created_at', portfolio.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint("method IN ('online', 'paper')", name=op.f('ck_consent_method')),
     sa.CheckConstraint("scope IN ('competences', 'journal', 'full')", name=op.f('ck_consent_scope')),
@@ -304,6 +324,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ticket_issued_on'), ['issued_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_prescriber_id'), ['prescriber_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_status'), ['status'], unique=False)
+
+    op.create_table('api_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.String(length=200), nullable=False),
+    sa.Column('issued_at', portfolio.db.UTCDateTime(), nullable=False),
+    sa.Column('expires_in', sa.Integer(), nullable=False),
+    sa.Column('revoked_at', portfolio.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['client_id'], ['api_client.id'], name=op.f('fk_api_token_client_id_api_client'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
+    )
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_token_client_id'), ['client_id'], unique=False)
 
     op.create_table('competence',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -611,6 +646,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_competence_domain_id'))
 
     op.drop_table('competence')
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_token_client_id'))
+
+    op.drop_table('api_token')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_status'))
         batch_op.drop_index(batch_op.f('ix_ticket_prescriber_id'))
@@ -661,6 +700,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_event_action'))
 
     op.drop_table('audit_event')
+    with op.batch_alter_table('api_client', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_client_organisation_id'))
+
+    op.drop_table('api_client')
     op.drop_table('user_account')
     op.drop_table('ticket_serial')
     op.drop_table('scheme_config')

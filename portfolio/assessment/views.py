@@ -16,11 +16,12 @@ from competences.models import Level, Voice
 from portfolio import navigation, permissions
 from portfolio.assessment import services
 from portfolio.assessment.forms import self_assessment_form
-from portfolio.audit import services as audit
 from portfolio.auth.models import Role, User
+from portfolio.db import utcnow
 from portfolio.extensions import db
 from portfolio.pdf import html_to_pdf, pdf_response
 from portfolio.permissions import role_required
+from portfolio.sharing import services as sharing
 from portfolio.timeutil import local_now
 
 bp = Blueprint("assessment", __name__)
@@ -184,26 +185,27 @@ def declare() -> Response | str:
     return render_template("assessment/declare.html", form=form, profile=profile)
 
 
-def _learner_or_404(learner_id: int) -> User:
+def _learner_or_404(learner_id: int) -> tuple[User, list[int]]:
+    """The learner, and the EPMs where they are (or were) enrolled."""
     learner = db.session.get(User, learner_id)
     epm_ids = services.enrolling_epm_ids(db.session, learner_id) if learner is not None else []
     if learner is None or not permissions.can_read_competences(current_user, learner_id, epm_ids):
         abort(404)
-    if learner.id != current_user.id:
-        mine_epms = [e for e in current_user.organisations_for(Role.ANIMATOR) if e.id in epm_ids]
-        audit.record(db.session, "competences.read", actor=current_user, organisation=mine_epms[0] if mine_epms
-                     else None, target_type="user", target_id=learner.id, subject_user_id=learner.id,
-                     details={"page": request.endpoint}, ip=request.remote_addr or "")
-    return learner
+    mine_epms = [e for e in current_user.organisations_for(Role.ANIMATOR) if e.id in epm_ids]
+    sharing.record_read(db.session, current_user, learner.id, "competences.read", utcnow(),
+                        organisation=mine_epms[0] if mine_epms else None,  # else the consent's organisation
+                        details={"page": request.endpoint}, ip=request.remote_addr or "")
+    return learner, epm_ids
 
 
 @bp.route("/epm/apprenants/<int:learner_id>/competences")
 @role_required(Role.ANIMATOR)
 def learner(learner_id: int) -> str:
-    person = _learner_or_404(learner_id)
+    person, epm_ids = _learner_or_404(learner_id)
     profile = competences.learner_profile(db.session, person.id)
     return render_template("assessment/learner.html", learner=person, profile=profile,
-                           history=competences.history(db.session, person.id))
+                           history=competences.history(db.session, person.id),
+                           paper_consent=any(permissions.can_manage_epm(current_user, e) for e in epm_ids))
 
 
 def _sheet_pdf(person: User) -> Response:
@@ -224,4 +226,4 @@ def my_sheet() -> Response:
 @bp.route("/epm/apprenants/<int:learner_id>/feuille-de-positionnement.pdf")
 @role_required(Role.ANIMATOR)
 def learner_sheet(learner_id: int) -> Response:
-    return _sheet_pdf(_learner_or_404(learner_id))
+    return _sheet_pdf(_learner_or_404(learner_id)[0])

@@ -128,8 +128,10 @@ def create_demo(
     session: Session, secret_key: str, password: str | None = None, today: dt.date | None = None
 ) -> list[DemoAccount]:
     """Create the demo organisations, accounts and stories if they are not there yet; list the accounts."""
+    from portfolio.db import utcnow
     from portfolio.demo import stories
     from portfolio.demo.competences import create_competence_stories
+    from portfolio.demo.sharing import create_sharing_stories
     from portfolio.timeutil import local_today
 
     created = not demo_present(session)
@@ -152,4 +154,5 @@ def create_demo(
     if created:
         stories.create_stories(session, organisations, users, today=today)
         create_competence_stories(session, organisations, users, today or local_today())
+        create_sharing_stories(session, organisations, users, utcnow())
     return accounts

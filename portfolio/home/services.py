@@ -13,7 +13,6 @@ from portfolio.auth.models import Membership, Role, User
 from portfolio.catalogue.models import Module
 from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
 from portfolio.orgs.models import Organisation, OrgKind
-from portfolio.sharing.models import Submission, SubmissionStatus
 from portfolio.tickets import services as tickets
 from portfolio.tickets.models import Ticket, TicketStatus
 from portfolio.timeutil import LOCAL_TZ
@@ -146,23 +145,6 @@ def epm_summaries(session: Session, epms: list[Organisation], now: dt.datetime, 
     for workshop, count in rows:
         upcoming[workshop.epm_id].append((workshop, count))
     return [EpmSummary(epm, learners.get(epm.id, 0), upcoming[epm.id]) for epm in epms]
-
-
-def received_submissions(session: Session, organisation_ids: list[int], limit: int = 10) -> tuple[int, list[Submission]]:
-    if not organisation_ids:
-        return 0, []
-    where = (Submission.organisation_id.in_(organisation_ids), Submission.status == SubmissionStatus.SENT.value)
-    total = session.scalar(sa.select(sa.func.count(Submission.id)).where(*where)) or 0
-    latest = list(
-        session.scalars(
-            sa.select(Submission)
-            .options(joinedload(Submission.owner))
-            .where(*where)
-            .order_by(Submission.sent_at.desc())
-            .limit(limit)
-        )
-    )
-    return total, latest
 
 
 @dataclass

@@ -13,6 +13,7 @@ from portfolio.extensions import db
 from portfolio.home import services
 from portfolio.orgs.models import OrgKind
 from portfolio.permissions import public, role_required, signed_in
+from portfolio.sharing import submissions
 from portfolio.timeutil import local_now, local_today
 
 bp = Blueprint("home", __name__)
@@ -76,8 +77,8 @@ def prescriber() -> str:
 @role_required(Role.ASSESSOR)
 def assessor() -> str:
     organisations = current_user.organisations_for(Role.ASSESSOR)
-    total, latest = services.received_submissions(db.session, [org.id for org in organisations])
-    return render_template("home/assessor.html", organisations=organisations, total=total, latest=latest)
+    queue = submissions.queue(db.session, [org.id for org in organisations])
+    return render_template("home/assessor.html", organisations=organisations, queue=queue)
 
 
 @bp.route("/coordination")

@@ -15,14 +15,15 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portfolio import navigation, permissions
-from portfolio.audit import services as audit
 from portfolio.auth.models import Role, User
+from portfolio.db import utcnow
 from portfolio.extensions import csrf, db
 from portfolio.journal import services, storage
 from portfolio.journal.forms import ConfirmForm, EntryForm
 from portfolio.journal.models import EntryStatus, JournalEntry
 from portfolio.journal.photos import PhotoRejected, ProcessedPhoto, process_photo
 from portfolio.permissions import role_required, signed_in_api
+from portfolio.sharing import services as sharing
 from portfolio.timeutil import local_today
 from portfolio.uploads import UploadWriteError, upload_failed_message
 
@@ -64,8 +65,8 @@ def learner(owner_id: int) -> str:
         abort(404)
     cursor = services.Cursor.decode(request.args.get("apres"))
     page = services.entries_page(db.session, owner_id, after=cursor, visibilities=sorted(visibilities))
-    audit.record(db.session, "journal.read", actor=current_user, target_type="journal", target_id=owner_id,
-                 subject_user_id=owner_id, ip=request.remote_addr or "")
+    sharing.record_read(db.session, current_user, owner_id, "journal.read", utcnow(), target_type="journal",
+                        ip=request.remote_addr or "")
     return render_template("journal/index.html", page=page, first_page=cursor is None, owner=owner, mine=False)
 
 
@@ -78,8 +79,8 @@ READERS = (Role.BENEFICIARY, Role.ANIMATOR, Role.ASSESSOR)
 def show(entry_id: int) -> str:
     entry = _entry_or_404(entry_id)
     if entry.owner_id != current_user.id:
-        audit.record(db.session, "journal.entry_read", actor=current_user, target_type="journal_entry",
-                     target_id=entry.id, subject_user_id=entry.owner_id, ip=request.remote_addr or "")
+        sharing.record_read(db.session, current_user, entry.owner_id, "journal.entry_read", utcnow(),
+                            target_type="journal_entry", target_id=entry.id, ip=request.remote_addr or "")
     return render_template("journal/show.html", entry=entry)
 
 

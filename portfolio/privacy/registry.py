@@ -59,6 +59,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("submission", "decided_by_id", MENTIONS, OnDelete.DETACH, "decisions the person took"),
     Reference("login_card", "printed_by_id", MENTIONS, OnDelete.DETACH, "login cards the person printed"),
     Reference("sign_in_invitation", "created_by_id", MENTIONS, OnDelete.DETACH, "invitations the person created"),
+    Reference("api_client", "created_by_id", MENTIONS, OnDelete.DETACH, "partner systems the person registered"),
 )
 
 

@@ -47,12 +47,16 @@ class Consent(Base):
     revoked_at: Mapped[dt.datetime | None]
     method: Mapped[str] = mapped_column(sa.String(10), default=ConsentMethod.ONLINE.value)
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
-    # The SHA-256 of the exact text the owner agreed to.
+    # The SHA-256 of the exact text the owner agreed to, the version of that text and its language
+    # (``portfolio.sharing.services.consent_text`` gives the text again from these).
     text_hash: Mapped[str] = mapped_column(sa.String(64))
+    text_version: Mapped[str] = mapped_column(sa.String(20), default="1")
+    text_language: Mapped[str] = mapped_column(sa.String(5), default="fr")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="raise")
     organisation: Mapped[Organisation] = relationship(lazy="raise")
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id], lazy="raise")
 
     def is_valid(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.starts_at <= now < self.ends_at
@@ -90,6 +94,7 @@ class Submission(Base):
     decision_comment: Mapped[str] = mapped_column(sa.Text, default="")
     decided_at: Mapped[dt.datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    # On the attestation, once decided: "TN-7KQ4-M2XP" (see portfolio.sharing.submissions).
     verification_code: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="raise")

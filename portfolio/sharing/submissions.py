@@ -1,0 +1,337 @@
+"""Evidence files (dossiers de preuves) sent for certification, and the assessor's decision.
+
+- ``send`` freezes a snapshot of the learner's portfolio (competences with the three voices, the evidence
+  entries, the attendance) into ``Submission.snapshot``: later edits do not change what was sent.
+- The learner may ``withdraw`` it until a decision is made.
+- The assessors of the training body ``judge`` competences (the assessor's voice, through
+  ``competences.services.record_assessment``) and ``decide`` (ready / to complete): the decision gets a
+  public verification code, ``TN-XXXX-XXXX``, written with characters nobody confuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from competences import services as competences
+from competences.models import Assessment, Level, Voice, assessment_evidence
+from portfolio.audit import services as audit
+from portfolio.auth.models import User
+from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
+from portfolio.journal.models import EntryStatus, JournalEntry, entry_competence
+from portfolio.orgs.models import Organisation, OrgKind
+from portfolio.sharing.models import Decision, Submission, SubmissionStatus
+from portfolio.tickets.models import Ticket
+
+SNAPSHOT_FORMAT = "ticketnet-evidence-file"
+SNAPSHOT_VERSION = 1
+# No 0/O, 1/I/L, nor U (read as V): a code read aloud on the phone or copied from paper stays right.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_PATTERN = re.compile(rf"^TN-[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}$")
+
+DECISION_LABELS = {
+    Decision.READY.value: _l("Prêt·e pour la certification"),
+    Decision.TO_COMPLETE.value: _l("Dossier à compléter"),
+}
+STATUS_LABELS = {
+    SubmissionStatus.SENT.value: _l("Envoyé, en attente de décision"),
+    SubmissionStatus.WITHDRAWN.value: _l("Retiré"),
+    SubmissionStatus.DECIDED.value: _l("Décision prise"),
+}
+
+
+class SubmissionError(ValueError):
+    """An action on an evidence file that is refused; the message says why, in French."""
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- Verification codes ---------------------------------------------------------------------------
+
+
+def new_code() -> str:
+    letters = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"TN-{letters[:4]}-{letters[4:]}"
+
+
+def normalise_code(text: str) -> str | None:
+    """``tn 7kq4 m2xp``, ``TN-7KQ4-M2XP`` or ``7KQ4M2XP`` -> ``TN-7KQ4-M2XP``; None if it cannot be a code."""
+    letters = re.sub(r"[\s\-.]", "", (text or "").upper())
+    if letters.startswith("TN"):
+        letters = letters[2:]
+    code = f"TN-{letters[:4]}-{letters[4:]}"
+    return code if len(letters) == 8 and CODE_PATTERN.match(code) else None
+
+
+def _unique_code(session: Session) -> str:
+    for _attempt in range(10):
+        code = new_code()
+        if session.scalar(sa.select(sa.func.count(Submission.id)).where(Submission.verification_code == code)) == 0:
+            return code
+    raise RuntimeError("could not draw an unused verification code")  # 30^8 codes: never happens
+
+
+# --- The snapshot ---------------------------------------------------------------------------------
+
+
+def _judgement(assessment: Assessment | None) -> dict[str, Any] | None:
+    if assessment is None:
+        return None
+    return {"level": assessment.level, "at": _iso(assessment.created_at),
+            "by": assessment.assessor.display_name if assessment.assessor is not None else None,
+            "comment": assessment.comment}
+
+
+def _latest_ticket(session: Session, learner_id: int) -> tuple[Ticket | None, Enrolment | None]:
+    row = session.execute(
+        sa.select(Ticket, Enrolment).outerjoin(Enrolment, sa.and_(Enrolment.ticket_id == Ticket.id,
+                                                                  Enrolment.learner_id == learner_id))
+        .where(Ticket.beneficiary_id == learner_id)
+        .order_by(Ticket.issued_on.desc(), Enrolment.registered_at.desc()).limit(1)).first()
+    if row is None:
+        enrolment = session.scalar(sa.select(Enrolment).where(Enrolment.learner_id == learner_id)
+                                   .order_by(Enrolment.registered_at.desc()).limit(1))
+        return None, enrolment
+    return row[0], row[1]
+
+
+def attendance_of(session: Session, learner_id: int) -> dict[str, Any]:
+    rows = session.execute(
+        sa.select(WorkshopSession, Attendance.status)
+        .join(Attendance, Attendance.session_id == WorkshopSession.id)
+        .join(Enrolment, Enrolment.id == Attendance.enrolment_id)
+        .options(joinedload(WorkshopSession.module), joinedload(WorkshopSession.epm))
+        .where(Enrolment.learner_id == learner_id,
+               Attendance.status.in_([AttendanceStatus.PRESENT.value, AttendanceStatus.EXCUSED.value,
+                                      AttendanceStatus.ABSENT.value]))
+        .order_by(WorkshopSession.starts_at)).all()
+    present = [w for w, status in rows if status == AttendanceStatus.PRESENT.value]
+    minutes = sum(w.duration_minutes for w in present)
+    return {
+        "sessions_present": len(present), "minutes": minutes, "hours": round(minutes / 60, 2),
+        "workshops": [{"starts_at": _iso(w.starts_at), "module": w.module.title, "epm": w.epm.name,
+                       "minutes": w.duration_minutes, "status": status} for w, status in rows],
+    }
+
+
+def _evidence(session: Session, learner_id: int) -> list[JournalEntry]:
+    """The learner's published entries that stand as evidence: chosen for the portfolio, linked to a
+    competence, or cited by a judgement."""
+    cited = sa.select(assessment_evidence.c.entry_id).join(
+        Assessment, Assessment.id == assessment_evidence.c.assessment_id).where(Assessment.learner_id == learner_id)
+    linked = sa.select(entry_competence.c.entry_id)
+    return list(session.scalars(
+        sa.select(JournalEntry)
+        .options(selectinload(JournalEntry.competences))
+        .where(JournalEntry.owner_id == learner_id, JournalEntry.status == EntryStatus.PUBLISHED.value,
+               sa.or_(JournalEntry.in_portfolio.is_(True), JournalEntry.id.in_(linked), JournalEntry.id.in_(cited)))
+        .order_by(JournalEntry.entry_date, JournalEntry.id)))
+
+
+def build_snapshot(session: Session, learner: User, now: dt.datetime) -> dict[str, Any]:
+    """Everything the training body receives, as plain JSON (it never changes afterwards)."""
+    profile = competences.learner_profile(session, learner.id)
+    if profile is None:
+        raise SubmissionError(_("Les compétences ne sont pas encore disponibles."))
+    ticket, enrolment = _latest_ticket(session, learner.id)
+    epm = session.get(Organisation, enrolment.epm_id) if enrolment is not None else None
+    entries = _evidence(session, learner.id)
+    by_competence: dict[int, list[int]] = {}
+    for entry in entries:
+        for competence in entry.competences:
+            by_competence.setdefault(competence.id, []).append(entry.id)
+    cited = _cited_by(session, [a.id for s in profile.states.values() for a in (s.animator, s.assessor) if a])
+    for state in profile.states.values():
+        for judgement in (state.animator, state.assessor):
+            if judgement is not None:
+                by_competence.setdefault(state.competence.id, []).extend(cited.get(judgement.id, []))
+    readiness = profile.readiness
+    framework = profile.framework
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "taken_at": _iso(now),
+        "learner": {"id": learner.id, "username": learner.username, "first_name": learner.first_name,
+                    "last_name": learner.last_name},
+        "ticket": None if ticket is None else {
+            "reference": ticket.reference, "issued_on": _iso(ticket.issued_on), "expires_on": _iso(ticket.expires_on),
+            "hours": ticket.hours, "sessions": ticket.sessions},
+        "epm": None if epm is None else {"code": epm.code, "name": epm.name},
+        "attendance": attendance_of(session, learner.id),
+        "framework": {"id": framework.id, "code": framework.code, "version": framework.version,
+                      "title": framework.title},
+        "competences": [
+            {"id": s.competence.id, "code": s.competence.code, "title": s.competence.title, "domain": domain.code,
+             "self": _judgement(s.declared), "animator": _judgement(s.animator), "assessor": _judgement(s.assessor),
+             "evidence": sorted(set(by_competence.get(s.competence.id, [])))}
+            for domain, states in profile.domain_states() for s in states
+        ],
+        "domains": [] if readiness is None else [
+            {"code": d.domain.code, "title": d.domain.title, "required": d.required, "validated": len(d.validated),
+             "total": d.total} for d in readiness.domains],
+        "ready": bool(readiness and readiness.ready),
+        "evidence": [
+            {"id": e.id, "title": e.title, "date": _iso(e.entry_date), "html": e.body_html,
+             "competences": [c.code for c in e.competences]} for e in entries],
+    }
+
+
+def _cited_by(session: Session, assessment_ids: list[int]) -> dict[int, list[int]]:
+    """The entries each judgement cites as evidence (one query)."""
+    cited: dict[int, list[int]] = {}
+    if assessment_ids:
+        for assessment_id, entry_id in session.execute(sa.select(
+                assessment_evidence.c.assessment_id, assessment_evidence.c.entry_id)
+                .where(assessment_evidence.c.assessment_id.in_(assessment_ids))):
+            cited.setdefault(assessment_id, []).append(entry_id)
+    return cited
+
+
+# --- The learner's side ---------------------------------------------------------------------------
+
+
+def training_bodies(session: Session) -> list[Organisation]:
+    return list(session.scalars(sa.select(Organisation).where(
+        Organisation.kind == OrgKind.TRAINING_BODY.value, Organisation.active.is_(True)).order_by(Organisation.name)))
+
+
+def submissions_of(session: Session, owner_id: int) -> list[Submission]:
+    return list(session.scalars(
+        sa.select(Submission).where(Submission.owner_id == owner_id)
+        .options(joinedload(Submission.organisation), joinedload(Submission.decided_by).lazyload(User.memberships))
+        .order_by(Submission.sent_at.desc(), Submission.id.desc())))
+
+
+def send(session: Session, learner: User, organisation_id: int, now: dt.datetime, ip: str = "") -> Submission:
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or organisation.kind != OrgKind.TRAINING_BODY.value or not organisation.active:
+        raise SubmissionError(_("Choisissez un organisme de formation de la liste."))
+    waiting = session.scalar(sa.select(sa.func.count(Submission.id)).where(
+        Submission.owner_id == learner.id, Submission.organisation_id == organisation.id,
+        Submission.status == SubmissionStatus.SENT.value))
+    if waiting:
+        raise SubmissionError(_("Vous avez déjà envoyé un dossier à %(org)s. Attendez sa décision, ou retirez-le "
+                                "avant d'en envoyer un nouveau.", org=organisation.name))
+    submission = Submission(owner_id=learner.id, organisation_id=organisation.id, sent_at=now,
+                            snapshot=build_snapshot(session, learner, now), status=SubmissionStatus.SENT.value)
+    session.add(submission)
+    session.flush()
+    submission.organisation = organisation
+    audit.record(session, "submission.sent", actor=learner, organisation=organisation, target_type="submission",
+                 target_id=submission.id, subject_user_id=learner.id, ip=ip)
+    return submission
+
+
+def withdraw(session: Session, submission: Submission, by: User, now: dt.datetime, ip: str = "") -> None:
+    if submission.status != SubmissionStatus.SENT.value:
+        raise SubmissionError(_("Ce dossier ne peut plus être retiré : une décision a été prise, ou il est "
+                                "déjà retiré."))
+    submission.status = SubmissionStatus.WITHDRAWN.value
+    submission.withdrawn_at = now
+    session.flush()
+    audit.record(session, "submission.withdrawn", actor=by, organisation=submission.organisation,
+                 target_type="submission", target_id=submission.id, subject_user_id=submission.owner_id, ip=ip)
+
+
+# --- The assessor's side --------------------------------------------------------------------------
+
+
+def load(session: Session, submission_id: int) -> Submission | None:
+    return session.scalar(
+        sa.select(Submission).where(Submission.id == submission_id)
+        .options(joinedload(Submission.owner).lazyload(User.memberships), joinedload(Submission.organisation),
+                 joinedload(Submission.decided_by).lazyload(User.memberships)))
+
+
+@dataclass(frozen=True)
+class Queue:
+    waiting: list[Submission]  # oldest first: the queue
+    decided: list[Submission]  # latest decisions first
+
+
+def queue(session: Session, organisation_ids: list[int], decided_limit: int = 20) -> Queue:
+    if not organisation_ids:
+        return Queue([], [])
+    base = (sa.select(Submission).where(Submission.organisation_id.in_(organisation_ids))
+            .options(joinedload(Submission.owner).lazyload(User.memberships), joinedload(Submission.organisation),
+                     joinedload(Submission.decided_by).lazyload(User.memberships)))
+    waiting = session.scalars(base.where(Submission.status == SubmissionStatus.SENT.value)
+                              .order_by(Submission.sent_at, Submission.id)).all()
+    decided = session.scalars(base.where(Submission.status == SubmissionStatus.DECIDED.value)
+                              .order_by(Submission.decided_at.desc(), Submission.id.desc()).limit(decided_limit)).all()
+    return Queue(list(waiting), list(decided))
+
+
+def current_assessor_judgements(session: Session, submission: Submission) -> dict[int, Assessment]:
+    """The assessor's voice now, per competence of the file (it goes on after the file was sent)."""
+    ids = [c["id"] for c in submission.snapshot.get("competences", [])]
+    latest = competences.latest_assessments(session, [submission.owner_id], ids, voices=[Voice.ASSESSOR])
+    return {competence_id: a for (_learner, competence_id, _voice), a in latest.items()}
+
+
+def judge(session: Session, submission: Submission, assessor: User, judgements: Mapping[int, tuple[str, str]],
+          now: dt.datetime) -> int:
+    """Record the assessor's judgement (level, comment) on competences of the file; returns how many changed.
+    A judgement equal to the assessor's current one is not written again."""
+    if submission.status != SubmissionStatus.SENT.value:
+        raise SubmissionError(_("Ce dossier n'attend plus de décision : il ne peut plus être évalué."))
+    in_file = {c["id"] for c in submission.snapshot.get("competences", [])}
+    current = current_assessor_judgements(session, submission)
+    changed = 0
+    for competence_id, (level, comment) in judgements.items():
+        if competence_id not in in_file:
+            raise SubmissionError(_("Cette compétence ne fait pas partie du dossier."))
+        if level not in {lv.value for lv in Level}:
+            raise SubmissionError(_("Choisissez un niveau de la liste."))
+        before = current.get(competence_id)
+        if before is not None and before.level == level and before.comment == comment.strip():
+            continue
+        competences.record_assessment(session, submission.owner_id, competence_id, Voice.ASSESSOR, level, assessor,
+                                      comment=comment, at=now)
+        changed += 1
+    if changed:
+        audit.record(session, "submission.judged", actor=assessor, organisation=submission.organisation,
+                     target_type="submission", target_id=submission.id, subject_user_id=submission.owner_id,
+                     details={"competences": changed})
+    return changed
+
+
+def decide(session: Session, submission: Submission, assessor: User, decision: str, comment: str,
+           now: dt.datetime, ip: str = "") -> Submission:
+    if submission.status != SubmissionStatus.SENT.value:
+        raise SubmissionError(_("Ce dossier n'attend plus de décision."))
+    if decision not in DECISION_LABELS:
+        raise SubmissionError(_("Choisissez une décision."))
+    submission.decision = decision
+    submission.decision_comment = (comment or "").strip()
+    submission.decided_at = now
+    submission.decided_by_id = assessor.id
+    submission.status = SubmissionStatus.DECIDED.value
+    submission.verification_code = _unique_code(session)
+    session.flush()
+    audit.record(session, "submission.decided", actor=assessor, organisation=submission.organisation,
+                 target_type="submission", target_id=submission.id, subject_user_id=submission.owner_id, ip=ip,
+                 details={"decision": decision, "code": submission.verification_code})
+    return submission
+
+
+def by_code(session: Session, code: str) -> Submission | None:
+    """The decided file that carries this verification code, if any."""
+    normalised = normalise_code(code)
+    if normalised is None:
+        return None
+    return session.scalar(
+        sa.select(Submission).where(Submission.verification_code == normalised,
+                                    Submission.status == SubmissionStatus.DECIDED.value)
+        .options(joinedload(Submission.organisation)))

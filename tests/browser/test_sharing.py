@@ -1,0 +1,116 @@
+"""Consent and certification in Chromium: a learner gives her consent, the training body reads, she revokes
+and the next request is refused; the assessor judges and decides, the code is verified in public. Every page
+passes axe-core."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import assert_accessible, sign_in
+
+
+@pytest.fixture
+def partner(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A second browser (another person, another computer), failing on any console error like ``page``."""
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR")
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    opened.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "404" not in msg.text
+              else None)
+    yield opened
+    context.close()
+    assert errors == []
+
+
+def test_grant_partner_reads_revoke_partner_refused(page: Any, partner: Any) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "marie.dupont")
+    page.wait_for_url("**/moi")
+    page.get_by_role("link", name="Qui peut voir mon portfolio").first.click()
+    assert_accessible(page)
+    page.get_by_role("link", name="Donner mon accord à un organisme").click()
+    page.get_by_label("Quel organisme peut lire ?").select_option(label="GRETA Quercy-Rouergue")
+    page.get_by_label("Mes compétences et mon journal").check()
+    assert_accessible(page)
+    page.get_by_role("button", name="Lire le texte de l'accord").click()
+    expect(page.get_by_text("Je suis d'accord : GRETA Quercy-Rouergue peut lire mes compétences et les textes")) \
+        .to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="J'accepte").click()
+    expect(page.get_by_text("C'est fait : GRETA Quercy-Rouergue peut lire votre portfolio")).to_be_visible()
+    assert_accessible(page)
+
+    sign_in(partner, "evaluateur.greta")
+    partner.wait_for_url("**/evaluation")
+    partner.get_by_role("link", name="Portfolios partagés", exact=True).click()
+    assert_accessible(partner)
+    partner.get_by_role("link", name="Marie Dupont").click()
+    expect(partner.get_by_role("heading", name="Portfolio de Marie Dupont")).to_be_visible()
+    assert_accessible(partner)
+    shared_url = partner.url
+    partner.get_by_role("link", name="Lire son journal").click()
+    expect(partner.get_by_role("heading", level=1)).to_contain_text("Marie Dupont")
+
+    page.get_by_role("button", name="Retirer mon accord à GRETA Quercy-Rouergue").click()
+    expect(page.get_by_text("C'est fait : GRETA Quercy-Rouergue ne peut plus lire votre portfolio.")).to_be_visible()
+    assert_accessible(page)
+
+    response = partner.goto(shared_url)
+    assert response is not None and response.status == 404
+    expect(partner.get_by_role("heading", name="Page introuvable")).to_be_visible()
+    partner.goto("/partenaires")
+    expect(partner.get_by_role("link", name="Marie Dupont")).to_have_count(0)
+
+    page.get_by_role("link", name="Qui a consulté mon portfolio").click()
+    expect(page.get_by_role("cell", name="Nadia Roussel").first).to_be_visible()
+    expect(page.get_by_role("cell", name="votre portfolio", exact=True).first).to_be_visible()
+    assert_accessible(page)
+
+
+@pytest.mark.expected_console_errors(r"status of 404")  # the unknown code answers 404, on purpose
+def test_the_assessor_decides_and_the_code_is_verified(page: Any, partner: Any) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "marie.dupont")
+    page.wait_for_url("**/moi")
+    page.get_by_role("link", name="Ma certification").click()
+    assert_accessible(page)
+
+    sign_in(partner, "evaluateur.greta")
+    partner.wait_for_url("**/evaluation")
+    assert_accessible(partner)
+    partner.get_by_role("link", name="Marie Dupont").first.click()
+    expect(partner.get_by_role("heading", name="Dossier de Marie Dupont")).to_be_visible()
+    assert_accessible(partner)
+    partner.get_by_label("Votre niveau pour D1.1").select_option(label="Acquis")
+    partner.get_by_label("Votre commentaire pour D1.1").fill("Vu en entretien.")
+    partner.get_by_role("button", name="Enregistrer mes jugements").click()
+    expect(partner.get_by_text("1 jugement enregistré.")).to_be_visible()
+    partner.get_by_label("Dossier à compléter").check()
+    partner.get_by_role("button", name="Enregistrer la décision").click()
+    notice = partner.get_by_text(re.compile(r"Code de vérification : TN-\w{4}-\w{4}")).first
+    expect(notice).to_be_visible()
+    code = re.search(r"TN-\w{4}-\w{4}", notice.inner_text()).group(0)  # type: ignore[union-attr]
+    assert_accessible(partner)
+
+    page.reload()
+    page.get_by_role("link", name=re.compile("Dossier envoyé le")).first.click()
+    expect(page.get_by_role("heading", name="Dossier à compléter")).to_be_visible()
+    assert_accessible(page)
+
+    page.context.clear_cookies()
+    page.goto("/verifier")
+    assert_accessible(page)
+    page.get_by_label("Code de vérification").fill(code.lower().replace("-", " "))
+    page.get_by_role("button", name="Vérifier").click()
+    expect(page.get_by_role("heading", name="Attestation authentique")).to_be_visible()
+    assert_accessible(page)
+    page.goto("/verifier/TN-2222-3333")
+    expect(page.get_by_role("heading", name="Code inconnu")).to_be_visible()

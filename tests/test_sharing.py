@@ -1,0 +1,310 @@
+"""Consents: the one rule (scope, dates, revocation), the exact text and its hash, granting online and on
+paper, revoking (it holds on the very next request), partner staff reading within the scope, and
+"Qui a consulté mon portfolio"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from competences.models import Competence, Level, Voice
+from competences.services import record_assessment
+from portfolio.audit.models import AuditEvent
+from portfolio.auth.models import Role, User
+from portfolio.journal.models import Visibility
+from portfolio.orgs.models import OrgKind
+from portfolio.permissions import can_read_attendance, can_read_competences, can_read_journal
+from portfolio.sharing import services
+from portfolio.sharing.models import Consent, ConsentMethod, ConsentScope
+from tests import factories
+
+NOW = factories.NOW
+
+
+def consent(session: Session, owner: User, organisation_id: int, scope: str = "competences", **fields: Any) -> Consent:
+    values: dict[str, Any] = {"starts_at": NOW - dt.timedelta(days=1), "ends_at": NOW + dt.timedelta(days=30),
+                              "text_hash": "0" * 64}
+    values.update(fields)
+    row = Consent(owner_id=owner.id, organisation_id=organisation_id, scope=scope, **values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def org_of(user: User) -> int:
+    return user.memberships[0].organisation_id
+
+
+# --- The rule --------------------------------------------------------------------------------------
+
+
+def test_valid_consent_is_the_one_rule_on_scope_dates_and_revocation(db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    greta = factories.organisation(db_session, OrgKind.TRAINING_BODY)
+    other = factories.organisation(db_session, OrgKind.TRAINING_BODY)
+    row = consent(db_session, learner, greta.id, "journal")
+
+    def holds(scope: str, org: int = greta.id, at: dt.datetime = NOW) -> bool:
+        return services.valid_consent(db_session, learner.id, [org], scope, at) is not None
+
+    assert holds("competences") and holds("journal") and not holds("full")  # scopes are nested
+    assert not holds("competences", other.id)
+    assert not holds("competences", at=row.ends_at) and holds("competences", at=row.ends_at - dt.timedelta(seconds=1))
+    assert not holds("competences", at=row.starts_at - dt.timedelta(seconds=1))  # not started yet
+    row.revoked_at = NOW
+    db_session.flush()
+    assert not holds("competences")
+    assert services.valid_consent(db_session, learner.id, [], "competences", NOW) is None
+
+
+def test_the_widest_of_several_consents_is_found(db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    greta = factories.organisation(db_session, OrgKind.TRAINING_BODY)
+    consent(db_session, learner, greta.id, "competences")
+    consent(db_session, learner, greta.id, "full")
+    found = services.valid_consent(db_session, learner.id, [greta.id], "competences", NOW)
+    assert found is not None and found.scope == "full" and found.organisation.id == greta.id
+
+
+def test_the_permission_predicates_ask_the_consent_rule(app: Flask, db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    assessor = factories.user(db_session, Role.ASSESSOR)
+    animator = factories.user(db_session, Role.ANIMATOR)  # of another EPM
+    prescriber = factories.user(db_session, Role.PRESCRIBER)
+    with app.test_request_context():
+        assert not can_read_competences(assessor, learner.id, [])
+    row = consent(db_session, learner, org_of(assessor), "competences")
+    consent(db_session, learner, org_of(animator), "full")
+    consent(db_session, learner, org_of(prescriber), "full")  # a prescriber never reads through a consent
+    with app.test_request_context():
+        assert can_read_competences(assessor, learner.id, []) and not can_read_journal(assessor, learner.id)
+        assert not can_read_attendance(assessor, learner.id, [])
+        assert can_read_journal(animator, learner.id) and can_read_attendance(animator, learner.id, [])
+        assert not can_read_competences(prescriber, learner.id, []) and not can_read_journal(prescriber, learner.id)
+    row.revoked_at = NOW
+    db_session.flush()
+    with app.test_request_context():
+        assert not can_read_competences(assessor, learner.id, [])
+
+
+# --- The text and granting -------------------------------------------------------------------------
+
+
+def test_the_text_is_plain_words_and_its_hash_is_stored(app: Flask, db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY, first_name="Odette", last_name="Lafon")
+    greta = factories.organisation(db_session, OrgKind.TRAINING_BODY, name="GRETA du Lot")
+    with app.test_request_context():
+        draft = services.draft_consent(db_session, learner, greta.id, "journal", 6, NOW)
+        text = "\n".join(draft.text)
+        assert "Odette Lafon" in text and "GRETA du Lot" in text and "journal" in text
+        assert "retirer mon accord" in text
+        assert all(len(line) < 160 for line in draft.text)  # short sentences, one a line
+        created = services.grant_consent(db_session, draft, shown_hash=draft.hash, by=learner)
+    assert created.text_hash == hashlib.sha256(text.encode()).hexdigest()
+    assert (created.text_version, created.text_language, created.method) == ("1", "fr", "online")
+    assert created.recorded_by_id is None
+    # 6 months, to the end of the same day (Paris time)
+    assert dt.timedelta(days=180) < created.ends_at - created.starts_at < dt.timedelta(days=186)
+    event = db_session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "consent.granted")).one()
+    assert event.subject_user_id == learner.id and event.organisation_name == "GRETA du Lot"
+
+
+def test_a_text_other_than_the_one_shown_is_refused(app: Flask, db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    greta = factories.organisation(db_session, OrgKind.TRAINING_BODY)
+    with app.test_request_context():
+        draft = services.draft_consent(db_session, learner, greta.id, "competences", 1, NOW)
+        with pytest.raises(services.ConsentError):
+            services.grant_consent(db_session, draft, shown_hash="f" * 64, by=learner)
+        for organisation_id, scope, months in ((greta.id, "everything", 6), (greta.id, "full", 7),
+                                               (factories.organisation(db_session, OrgKind.PRESCRIBER).id, "full", 6)):
+            with pytest.raises(services.ConsentError):
+                services.draft_consent(db_session, learner, organisation_id, scope, months, NOW)
+    assert db_session.scalar(sa.select(sa.func.count(Consent.id)).where(Consent.owner_id == learner.id)) == 0
+
+
+def test_a_new_consent_replaces_the_one_holding_for_the_same_organisation(app: Flask, db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    greta = factories.organisation(db_session, OrgKind.TRAINING_BODY)
+    with app.test_request_context():
+        first = services.draft_consent(db_session, learner, greta.id, "full", 12, NOW)
+        old = services.grant_consent(db_session, first, shown_hash=first.hash, by=learner)
+        second = services.draft_consent(db_session, learner, greta.id, "competences", 1, NOW + dt.timedelta(hours=1))
+        new = services.grant_consent(db_session, second, shown_hash=second.hash, by=learner)
+    assert old.revoked_at is not None and new.revoked_at is None
+    found = services.valid_consent(db_session, learner.id, [greta.id], "competences", NOW + dt.timedelta(hours=2))
+    assert found is not None and found.id == new.id
+
+
+# --- Through the pages -----------------------------------------------------------------------------
+
+
+def grant_through_the_pages(client: Any, organisation_id: int, scope: str = "journal", months: int = 6) -> Any:
+    choices = {"organisation_id": organisation_id, "scope": scope, "months": months}
+    page = client.post_form("/moi/partage/nouveau", {**choices, "action": "preview"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "J'accepte" in html
+    shown = html.split('name="text_hash" value="')[1].split('"')[0]
+    return client.post_form("/moi/partage/nouveau", {**choices, "text_hash": shown, "action": "accept"})
+
+
+def test_grant_read_revoke_and_the_partner_is_refused_on_the_very_next_request(
+        app: Flask, client: Any, login_as: Any, db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY, last_name="Consentante")
+    assessor = factories.user(db_session, Role.ASSESSOR)
+    entry = factories.journal_entry(db_session, learner, title="Mon texte", visibility=Visibility.CONSENTED.value)
+    partner = app.test_client()
+    db_session.commit()
+    signed_in = partner.post_form("/login", {"username": assessor.username, "password": factories.PASSWORD})
+    assert signed_in.status_code == 302
+    assert partner.get(f"/partenaires/{learner.id}").status_code == 404
+
+    login_as(user=learner)
+    response = grant_through_the_pages(client, org_of(assessor), "journal")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/moi/partage")
+    assert "Consentante" in partner.get("/partenaires").get_data(as_text=True)
+    page = partner.get(f"/partenaires/{learner.id}")
+    assert page.status_code == 200 and "Lire son journal" in page.get_data(as_text=True)
+    assert partner.get(f"/journal/{entry.id}").status_code == 200
+
+    row = db_session.scalars(sa.select(Consent).where(Consent.owner_id == learner.id)).one()
+    assert client.post_form(f"/moi/partage/{row.id}/retirer").status_code == 302
+    for url in (f"/partenaires/{learner.id}", f"/journal/{entry.id}", f"/journal/apprenant/{learner.id}"):
+        assert partner.get(url).status_code == 404, url  # the very next request
+    assert "Consentante" not in partner.get("/partenaires").get_data(as_text=True)
+    mine = client.get("/moi/partage").get_data(as_text=True)
+    assert "retiré le" in mine
+
+
+def test_granting_asks_who_you_are_after_a_while(app: Flask, client: Any, login_as: Any, db_session: Session) -> None:
+    learner = login_as(Role.BENEFICIARY)
+    with client.session_transaction() as session:
+        session["auth_at"] -= 3600
+    response = client.get("/moi/partage/nouveau")
+    assert response.status_code == 302 and "/compte/confirmer" in response.headers["Location"]
+    assert learner is not None
+
+
+def test_a_bad_choice_is_explained_and_kept(client: Any, login_as: Any, db_session: Session) -> None:
+    login_as(Role.BENEFICIARY)
+    greta = factories.organisation(db_session, OrgKind.TRAINING_BODY)
+    db_session.commit()
+    response = client.post_form("/moi/partage/nouveau", {"organisation_id": 0, "scope": "full", "months": 3,
+                                                          "action": "preview"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Choisissez un organisme." in html
+    assert re.search(r'<input [^>]*checked[^>]*value="full"', html) and re.search(r'<input checked[^>]*value="3"', html)
+    assert greta.name in html
+
+
+def test_the_partner_reads_within_the_scope_only(client: Any, login_as: Any, db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    competence = db_session.scalars(sa.select(Competence).where(Competence.code == "D1.1")).first()
+    animator = factories.user(db_session, Role.ANIMATOR)
+    record_assessment(db_session, learner, competence, Voice.ANIMATOR, Level.ACQUIRED, animator)
+    entry = factories.journal_entry(db_session, learner, visibility=Visibility.CONSENTED.value)
+    assessor = login_as(Role.ASSESSOR)
+    consent(db_session, learner, org_of(assessor), "competences")
+    db_session.commit()
+    page = client.get(f"/partenaires/{learner.id}").get_data(as_text=True)
+    assert "Prêt·e pour le B2i Adultes ?" in page and "Lire son journal" not in page
+    assert "Ateliers suivis" not in page  # attendance needs the whole portfolio
+    assert client.get(f"/journal/{entry.id}").status_code == 404
+    assert client.get(f"/journal/apprenant/{learner.id}").status_code == 404
+
+
+def test_every_partner_read_is_audited_and_shown_to_the_owner(client: Any, login_as: Any, db_session: Session,
+                                                              app: Flask) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    entry = factories.journal_entry(db_session, learner, visibility=Visibility.CONSENTED.value)
+    assessor = factories.user(db_session, Role.ASSESSOR, first_name="Nadia", last_name="Lectrice")
+    consent(db_session, learner, org_of(assessor), "full")
+    login_as(user=assessor)
+    for url in (f"/partenaires/{learner.id}", f"/journal/apprenant/{learner.id}", f"/journal/{entry.id}"):
+        assert client.get(url).status_code == 200
+    db_session.expire_all()
+    events = db_session.scalars(sa.select(AuditEvent).where(AuditEvent.subject_user_id == learner.id)
+                                .order_by(AuditEvent.id)).all()
+    assert [e.action for e in events] == ["sharing.read", "journal.read", "journal.entry_read"]
+    organisation = assessor.memberships[0].organisation.name
+    assert all(e.actor_id == assessor.id and e.organisation_name == organisation for e in events)
+
+    owner = app.test_client()
+    owner.post_form("/login", {"username": learner.username, "password": factories.PASSWORD})
+    html = owner.get("/moi/partage/consultations").get_data(as_text=True)
+    assert html.count("Nadia Lectrice") == 3 and organisation in html
+    assert "un texte de votre journal" in html and "votre portfolio" in html
+
+
+def test_reads_are_listed_a_page_at_a_time(db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    reader = factories.user(db_session, Role.ASSESSOR)
+    for _ in range(7):
+        services.record_read(db_session, reader, learner.id, "sharing.read", NOW)
+    services.record_read(db_session, learner, learner.id, "sharing.read", NOW)  # one's own reads are not noted
+    first = services.reads_of(db_session, learner.id, limit=5)
+    assert len(first.events) == 5 and first.older is not None
+    rest = services.reads_of(db_session, learner.id, before=first.older, limit=5)
+    assert len(rest.events) == 2 and rest.older is None
+
+
+def test_an_animator_records_a_paper_consent_for_a_learner_of_their_epm(
+        client: Any, login_as: Any, db_session: Session) -> None:
+    animator = login_as(Role.ANIMATOR)
+    epm = animator.memberships[0].organisation
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    factories.enrolment(db_session, factories.ticket(db_session), epm, learner)
+    stranger = factories.user(db_session, Role.BENEFICIARY)
+    aformac = factories.organisation(db_session, OrgKind.TRAINING_BODY)
+    db_session.commit()
+    assert client.get(f"/epm/apprenants/{stranger.id}/consentement-papier").status_code == 404
+    url = f"/epm/apprenants/{learner.id}/consentement-papier"
+    assert url in client.get(f"/epm/apprenants/{learner.id}/competences").get_data(as_text=True)
+    choices = {"organisation_id": aformac.id, "scope": "competences", "months": 3}
+    html = client.post_form(url, {**choices, "action": "preview"}).get_data(as_text=True)
+    shown = html.split('name="text_hash" value="')[1].split('"')[0]
+    unsigned = client.post_form(url, {**choices, "text_hash": shown, "action": "accept"})
+    assert unsigned.status_code == 400 and "Cochez la case" in unsigned.get_data(as_text=True)
+    signed = client.post_form(url, {**choices, "text_hash": shown, "action": "accept", "signed": "y"})
+    assert signed.status_code == 302
+    row = db_session.scalars(sa.select(Consent).where(Consent.owner_id == learner.id)).one()
+    assert (row.method, row.recorded_by_id, row.organisation_id) == (ConsentMethod.PAPER, animator.id, aformac.id)
+
+
+def test_a_learner_cannot_revoke_someone_elses_consent(client: Any, login_as: Any, db_session: Session) -> None:
+    other = factories.user(db_session, Role.BENEFICIARY)
+    row = consent(db_session, other, factories.organisation(db_session, OrgKind.TRAINING_BODY).id)
+    login_as(Role.BENEFICIARY)
+    assert client.post_form(f"/moi/partage/{row.id}/retirer").status_code == 404
+    db_session.refresh(row)
+    assert row.revoked_at is None
+
+
+def test_the_partner_list_costs_the_same_whatever_the_consents(client: Any, login_as: Any, db_session: Session,
+                                                              count_queries: Any) -> None:
+    assessor = login_as(Role.ASSESSOR)
+
+    def measure() -> int:
+        db_session.commit()
+        with count_queries() as counter:
+            assert client.get("/partenaires").status_code == 200
+        return counter.count
+
+    consent(db_session, factories.user(db_session, Role.BENEFICIARY), org_of(assessor))
+    few = measure()
+    for _ in range(10):
+        consent(db_session, factories.user(db_session, Role.BENEFICIARY), org_of(assessor), "full")
+    assert measure() == few <= 6
+
+
+def test_scope_helpers() -> None:
+    assert services.scopes_covering(ConsentScope.JOURNAL) == ["journal", "full"]
+    assert services.covers("full", "competences") and not services.covers("competences", "journal")
