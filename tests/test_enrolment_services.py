@@ -327,3 +327,20 @@ def test_attendance_dashboard_by_week_and_month(db_session: Session, epm: Any) -
     assert months[0].start == dt.date(2026, 3, 1) and months[0].sessions == 3 and months[0].counts["present"] == 3
     assert months[1].start == dt.date(2026, 2, 1) and months[1].counts["present"] == 1
     assert months[0].rate == 60
+
+
+def test_an_interview_written_down_later_still_comes_before_the_workshops(db_session: Session, epm: Any) -> None:
+    from competences.services import latest_assessments, record_assessment
+
+    scheme = factories.scheme(db_session)
+    done = register(db_session, epm, new_ticket(db_session))
+    competence = enrolment.b2i_competences(db_session)[0]
+    offered = [m.id for m in enrolment.offered_modules(db_session, epm.id)][:10]
+    held_on = TODAY - dt.timedelta(days=14)
+    workshop_time = dt.datetime.now(UTC) - dt.timedelta(days=7)
+    record_assessment(db_session, done.learner.id, competence.id, Voice.ANIMATOR, Level.ACQUIRED, None,
+                      at=workshop_time)  # validated at a workshop last week
+    enrolment.record_interview(db_session, scheme, done.enrolment, None, held_on, "", offered,
+                               {competence.id: (Level.NOT_YET, None)})  # the interview of two weeks ago, typed today
+    latest = latest_assessments(db_session, [done.learner.id], [competence.id], [Voice.ANIMATOR])
+    assert latest[(done.learner.id, competence.id, Voice.ANIMATOR.value)].level == Level.ACQUIRED.value

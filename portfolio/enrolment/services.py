@@ -243,15 +243,18 @@ def record_interview(
     session.execute(sa.delete(PathModule).where(PathModule.enrolment_id == enrolment.id))
     session.add_all(PathModule(enrolment_id=enrolment.id, module_id=m, position=i) for i, m in enumerate(chosen))
     if enrolment.learner_id is not None:
-        record_initial_levels(session, enrolment.learner_id, animator, levels)
+        record_initial_levels(session, enrolment.learner_id, animator, levels, held_on)
     session.flush()
     return interview
 
 
-def record_initial_levels(session: Session, learner_id: int, animator: User | None, levels: InitialLevels) -> int:
+def record_initial_levels(session: Session, learner_id: int, animator: User | None, levels: InitialLevels,
+                          held_on: dt.date) -> int:
     """The interview's initial level per competence, in the animator's and the learner's own voices, as
-    assessment rows outside any session. A judgement is never overwritten: only a level that differs
-    from the latest one recorded at an interview is added. Returns the number of rows added."""
+    assessment rows outside any session, dated at the start of the interview's day (an interview written
+    down days later still comes before the workshops that followed it). A judgement is never overwritten:
+    only a level that differs from the latest one recorded at an interview is added. Returns the number of
+    rows added."""
     latest: dict[tuple[int, str], str] = {}
     for competence_id, voice, level in session.execute(
         sa.select(Assessment.competence_id, Assessment.voice, Assessment.level)
@@ -261,13 +264,13 @@ def record_initial_levels(session: Session, learner_id: int, animator: User | No
     ):
         latest[(competence_id, voice)] = level
     added = 0
-    now = utcnow()
+    at = min(utcnow(), dt.datetime.combine(held_on, dt.time(0), LOCAL_TZ).astimezone(dt.timezone.utc))
     for competence_id, pair in levels.items():
         for voice, level in zip((Voice.ANIMATOR, Voice.SELF), pair, strict=True):
             if level is None or latest.get((competence_id, voice.value)) == level.value:
                 continue
             record_assessment(session, learner_id, competence_id, voice, level,
-                              by=animator if voice is Voice.ANIMATOR else learner_id, at=now)
+                              by=animator if voice is Voice.ANIMATOR else learner_id, at=at)
             added += 1
     return added
 

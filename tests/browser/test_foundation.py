@@ -81,3 +81,20 @@ def test_english_is_available(page: Any) -> None:
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("button", name="Sign in").count() == 1
     assert_accessible(page)
+
+
+def test_on_a_phone_the_menu_folds_behind_a_button(page: Any) -> None:
+    page.set_viewport_size({"width": 320, "height": 640})
+    sign_in(page, "marie.dupont")
+    page.wait_for_url("**/moi")
+    toggle = page.get_by_role("button", name="Menu")
+    journal = page.get_by_role("link", name="Mon journal")
+    assert toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+    assert not journal.is_visible()  # the page itself comes first
+    assert page.locator("h1").is_visible()
+    toggle.focus()
+    page.keyboard.press("Enter")
+    assert toggle.get_attribute("aria-expanded") == "true" and journal.is_visible()
+    assert_accessible(page)
+    page.set_viewport_size({"width": 1280, "height": 800})  # a wide screen: the menu is always there
+    assert journal.is_visible() and not toggle.is_visible()
