@@ -399,3 +399,38 @@ def test_the_assessors_pages_cost_the_same_whatever_the_file(client: Any, login_
     assert len(big.snapshot["evidence"]) == 7
     assert counts[f"/evaluation/dossiers/{small.id}"] == counts[f"/evaluation/dossiers/{big.id}"] <= 12, counts
     assert counts["/evaluation"] <= 6, counts
+
+
+def test_the_queue_comes_a_page_at_a_time_oldest_first_without_snapshots(
+        client: Any, login_as: Any, db_session: Session, count_queries: Any) -> None:
+    greta, assessor = training_body(db_session)
+    sent = [submissions.send(db_session, candidate(db_session, f"Candidate{n}")[0], greta.id,
+                             NOW - dt.timedelta(hours=10 - n)) for n in range(5)]
+    first = submissions.queue(db_session, [greta.id], limit=2)
+    assert first.waiting_count == 5 and [w.submission.id for w in first.waiting] == [s.id for s in sent[:2]]
+    assert first.waiting[0].epm_name == sent[0].snapshot["epm"]["name"]
+    assert first.waiting[0].ready is bool(sent[0].snapshot["ready"])
+    second = submissions.queue(db_session, [greta.id], limit=2, after=first.next_after)
+    third = submissions.queue(db_session, [greta.id], limit=2, after=second.next_after)
+    assert [w.submission.id for w in second.waiting + third.waiting] == [s.id for s in sent[2:]]
+    assert third.next_after is None
+    db_session.expunge_all()
+    with pytest.raises(Exception, match="snapshot"):  # the queue never loads a whole file
+        submissions.queue(db_session, [greta.id]).waiting[0].submission.snapshot  # noqa: B018
+
+    login_as(user=assessor)
+    sizes = {}
+    for total in (5, 60):
+        for n in range(total - len(sent)):
+            sent.append(submissions.send(db_session, candidate(db_session, f"Other{n}")[0], greta.id, NOW))
+        db_session.commit()
+        with count_queries() as counter:
+            page = client.get("/evaluation").get_data(as_text=True)
+        sizes[total] = counter.count
+    assert sizes[5] == sizes[60], sizes
+    assert "60 dossiers de preuves attendent votre décision." in page
+    assert page.count("/evaluation/dossiers/") == submissions.QUEUE_PAGE
+    following = re.search(r'href="(/evaluation\?apres=\d+)"', page).group(1)
+    rest = client.get(following.replace("&amp;", "&")).get_data(as_text=True)
+    assert rest.count("/evaluation/dossiers/") == 60 - submissions.QUEUE_PAGE
+    assert "Revenir aux plus anciens" in rest and "Dossiers suivants" not in rest

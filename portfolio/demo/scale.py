@@ -159,6 +159,8 @@ def add_scale(
     if progress:
         progress(learner_number)
     _reset_sequences(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("ANALYZE"))  # the planner must know the tables grew a thousandfold
     return report
 
 
@@ -284,10 +286,27 @@ class _Writer:
             table, rows = self.pending.pop(name, (None, []))
             if table is None or not rows:
                 continue
-            for chunk in _chunks(rows, 5000):
-                self.session.execute(sa.insert(table), chunk)
+            if self.session.get_bind().dialect.name == "postgresql":
+                _copy(self.session, table, rows)
+            else:
+                for chunk in _chunks(rows, 5000):
+                    self.session.execute(sa.insert(table), chunk)
             self.report.rows[name] = self.report.rows.get(name, 0) + len(rows)
         assert not self.pending, f"tables without an insert order: {sorted(self.pending)}"
+
+
+def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: stream the rows with COPY, several times faster than multi-row INSERTs.
+
+    The rows go through the same connection as the session, inside its transaction; SQLAlchemy's
+    column types are bypassed, so enums are written by value (the rows already hold ``.value``).
+    """
+    columns = list(rows[0])
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    names = ", ".join(f'"{c}"' for c in columns)
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -77,8 +77,9 @@ def prescriber() -> str:
 @role_required(Role.ASSESSOR)
 def assessor() -> str:
     organisations = current_user.organisations_for(Role.ASSESSOR)
-    queue = submissions.queue(db.session, [org.id for org in organisations])
-    return render_template("home/assessor.html", organisations=organisations, queue=queue)
+    after = request.args.get("apres", type=int)
+    queue = submissions.queue(db.session, [org.id for org in organisations], after=after)
+    return render_template("home/assessor.html", organisations=organisations, queue=queue, first_page=after is None)
 
 
 @bp.route("/coordination")

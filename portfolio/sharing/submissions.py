@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from competences import services as competences
 from competences.models import Assessment, Level, Voice, assessment_evidence
@@ -254,23 +254,53 @@ def load(session: Session, submission_id: int) -> Submission | None:
                  joinedload(Submission.decided_by).lazyload(User.memberships)))
 
 
+QUEUE_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A file in the queue, without its snapshot (only the two facts the queue shows are read from it)."""
+
+    submission: Submission
+    epm_name: str | None
+    ready: bool
+
+
 @dataclass(frozen=True)
 class Queue:
-    waiting: list[Submission]  # oldest first: the queue
+    waiting: list[Waiting]  # oldest first: the queue, one page of it
+    waiting_count: int
+    next_after: int | None  # the id to continue after, when more files wait
     decided: list[Submission]  # latest decisions first
 
 
-def queue(session: Session, organisation_ids: list[int], decided_limit: int = 20) -> Queue:
+def queue(session: Session, organisation_ids: list[int], decided_limit: int = 20, after: int | None = None,
+          limit: int = QUEUE_PAGE) -> Queue:
+    """The files waiting for a decision, oldest first, one page at a time (keyset: ``after`` a file's id), and
+    the latest decisions. Four queries whatever the number of files; snapshots are not loaded."""
     if not organisation_ids:
-        return Queue([], [])
-    base = (sa.select(Submission).where(Submission.organisation_id.in_(organisation_ids))
-            .options(joinedload(Submission.owner).lazyload(User.memberships), joinedload(Submission.organisation),
-                     joinedload(Submission.decided_by).lazyload(User.memberships)))
-    waiting = session.scalars(base.where(Submission.status == SubmissionStatus.SENT.value)
-                              .order_by(Submission.sent_at, Submission.id)).all()
-    decided = session.scalars(base.where(Submission.status == SubmissionStatus.DECIDED.value)
-                              .order_by(Submission.decided_at.desc(), Submission.id.desc()).limit(decided_limit)).all()
-    return Queue(list(waiting), list(decided))
+        return Queue([], 0, None, [])
+    people = (joinedload(Submission.owner).lazyload(User.memberships), joinedload(Submission.organisation),
+              joinedload(Submission.decided_by).lazyload(User.memberships))
+    mine = sa.and_(Submission.organisation_id.in_(organisation_ids),
+                   Submission.status == SubmissionStatus.SENT.value)
+    page = sa.select(Submission, Submission.snapshot[("epm", "name")].as_string(),
+                     Submission.snapshot["ready"].as_boolean()).where(mine)
+    if after is not None:
+        start = sa.select(Submission.sent_at, Submission.id).where(Submission.id == after).subquery()
+        page = page.where(sa.tuple_(Submission.sent_at, Submission.id)
+                          > sa.tuple_(sa.select(start.c.sent_at).scalar_subquery(),
+                                      sa.select(start.c.id).scalar_subquery()))
+    rows = session.execute(page.options(defer(Submission.snapshot, raiseload=True), *people)
+                           .order_by(Submission.sent_at, Submission.id).limit(limit + 1)).all()
+    waiting = [Waiting(submission, epm_name, bool(ready)) for submission, epm_name, ready in rows[:limit]]
+    count = session.scalar(sa.select(sa.func.count()).select_from(Submission).where(mine)) or 0
+    decided = session.scalars(
+        sa.select(Submission).where(Submission.organisation_id.in_(organisation_ids),
+                                    Submission.status == SubmissionStatus.DECIDED.value)
+        .options(defer(Submission.snapshot, raiseload=True), *people)
+        .order_by(Submission.decided_at.desc(), Submission.id.desc()).limit(decided_limit)).all()
+    return Queue(waiting, count, waiting[-1].submission.id if len(rows) > limit else None, list(decided))
 
 
 def current_assessor_judgements(session: Session, submission: Submission) -> dict[int, Assessment]:

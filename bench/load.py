@@ -1,0 +1,235 @@
+"""Benchmark: the key pages under load, served by gunicorn, on a database of ``ticketnet demo --scale N``.
+
+    make install-bench
+    # once per size: an empty PostgreSQL database, then the data (100 000 learners: about 6 minutes)
+    export TICKETNET_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/ticketnet_bench_100k
+    export TICKETNET_INSTANCE_PATH=/tmp/bench/100k
+    .venv/bin/ticketnet init && .venv/bin/ticketnet demo --password bench-pass-2026
+    .venv/bin/ticketnet demo --password bench-pass-2026 --scale 100000
+    # then, as often as needed
+    .venv/bin/python bench/load.py --password bench-pass-2026 [--users 20] [--seconds 30] [--out result.json]
+
+What it does, in order:
+
+1. reads the accounts to use from the database (2 000 learners spread over the whole set, 200 animators with
+   their past workshops, the GRETA's assessor, the coordinator) and, when the GRETA has fewer than
+   ``--candidates`` evidence files, has that many learners send theirs (the readiness export and the
+   assessor's queue need them);
+2. starts gunicorn on the loopback interface (``--workers`` 2 with ``--threads`` 4, as on a small server);
+3. for each page, one after the other, runs locust (``bench/locustfile.py``) headless: ``--users`` people
+   signed in, each asking for that page again as soon as answered, for ``--seconds`` seconds after all of them
+   are in (statistics are reset once everyone has signed in); ``/healthz`` is measured the same way, in the
+   same run: the framework's floor;
+4. times the readiness CSV export of the GRETA's candidates (``ticketnet export readiness``) and the PDF of a
+   few candidates;
+5. prints a Markdown table (req/s, p50, p95, p99, failures) for docs/benchmarks.md, and writes it as JSON
+   with ``--out``.
+
+Locust runs on the same two cores as gunicorn and PostgreSQL: the figures are for this machine as a whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from portfolio import create_app  # noqa: E402
+from portfolio.auth.models import Membership, Role, User  # noqa: E402
+from portfolio.db import utcnow  # noqa: E402
+from portfolio.enrolment.models import Attendance, AttendanceStatus, WorkshopSession  # noqa: E402
+from portfolio.extensions import db  # noqa: E402
+from portfolio.orgs.models import Organisation  # noqa: E402
+from portfolio.sharing import readiness, submissions  # noqa: E402
+from portfolio.sharing.models import Submission  # noqa: E402
+
+GRETA = "greta-quercy-rouergue"
+# (label, locust user class, tag, locust request name)
+PAGES = (
+    ("healthz", "Healthz", "healthz", "/healthz"),
+    ("learner: journal", "Learner", "journal", "/journal"),
+    ("learner: competences", "Learner", "competences", "/moi/competences"),
+    ("learner: home", "Learner", "home", "/moi"),
+    ("animator: session grid", "Animator", "grid", "/epm/ateliers/[id]/positionnement"),
+    ("animator: save one cell", "Animator", "grid-save", "/epm/ateliers/[id]/positionnement/niveaux"),
+    ("assessor: queue", "Assessor", "assessor-queue", "/evaluation"),
+    ("coordinator: dashboard", "Coordinator", "dashboard", "/coordination/tableau-de-bord"),
+)
+
+
+def accounts(password: str, candidates: int) -> dict[str, Any]:
+    """The accounts locust signs in with; the GRETA's evidence files, sent if missing."""
+    app = create_app({"RATELIMIT_ENABLED": False})
+    rng = random.Random(7)
+    with app.test_request_context():
+        session = db.session
+        learners = list(session.scalars(
+            sa.select(User.username).join(Membership, Membership.user_id == User.id)
+            .where(Membership.role == Role.BENEFICIARY.value, User.username.like("apprenant.s%"))
+            .order_by(User.id)))
+        if not learners:
+            raise SystemExit("no learners of 'ticketnet demo --scale': load the data first (see the docstring)")
+        animators = session.execute(
+            sa.select(User.username, User.id).join(Membership, Membership.user_id == User.id)
+            .where(Membership.role == Role.ANIMATOR.value, User.username.like("animateur.s%"))
+            .order_by(User.id)).all()
+        picked = rng.sample(animators, min(200, len(animators)))
+        past = session.execute(
+            sa.select(WorkshopSession.animator_id, WorkshopSession.id)
+            .where(WorkshopSession.animator_id.in_([a.id for a in picked]), WorkshopSession.starts_at < utcnow(),
+                   sa.exists().where(Attendance.session_id == WorkshopSession.id,
+                                     Attendance.status == AttendanceStatus.PRESENT.value))).all()
+        workshops: dict[int, list[int]] = {}
+        for animator_id, workshop_id in past:
+            workshops.setdefault(animator_id, []).append(workshop_id)
+        greta = session.scalar(sa.select(Organisation).where(Organisation.code == GRETA))
+        sent = session.scalar(sa.select(sa.func.count()).select_from(Submission)
+                              .where(Submission.organisation_id == greta.id)) or 0
+        if sent < candidates:
+            started = time.perf_counter()
+            have = set(session.scalars(sa.select(Submission.owner_id).where(Submission.organisation_id == greta.id)))
+            senders = session.scalars(
+                sa.select(User).join(Membership, Membership.user_id == User.id)
+                .where(Membership.role == Role.BENEFICIARY.value, User.username.like("apprenant.s%"))
+                .order_by(User.id).limit(candidates + len(have))).all()
+            for learner in [u for u in senders if u.id not in have][: candidates - sent]:
+                submissions.send(session, learner, greta.id, utcnow())
+            session.commit()
+            print(f"evidence files sent to the GRETA: {candidates - sent} in {time.perf_counter() - started:.1f} s")
+        return {
+            "password": password,
+            "learners": rng.sample(learners, min(2000, len(learners))),
+            "animators": [{"username": a.username, "workshops": workshops[a.id]} for a in picked if a.id in workshops],
+            "assessor": "evaluateur.greta",
+            "coordinator": "coordination",
+            "population": len(learners),
+        }
+
+
+def readiness_timings(folder: Path, pdfs: int) -> dict[str, float]:
+    """The readiness CSV of every GRETA candidate (through the command line), and a few candidates' PDFs."""
+    out = folder / "readiness.csv"
+    started = time.perf_counter()
+    subprocess.run([str(ROOT / ".venv/bin/ticketnet"), "export", "readiness", "--org", GRETA, "--format", "csv",
+                    "-o", str(out)], check=True, capture_output=True)
+    csv_seconds = time.perf_counter() - started
+    with out.open(encoding="utf-8-sig") as handle:
+        rows = sum(1 for _ in csv.reader(handle)) - 1
+    app = create_app({"RATELIMIT_ENABLED": False})
+    with app.test_request_context():
+        greta = db.session.scalar(sa.select(Organisation).where(Organisation.code == GRETA))
+        records = readiness.candidates(db.session, greta.id, readiness.evidence_link)[:pdfs]
+        started = time.perf_counter()
+        for record in records:
+            readiness.candidate_pdf(record)
+        pdf_seconds = (time.perf_counter() - started) / max(len(records), 1)
+    return {"csv_candidates": rows, "csv_seconds": round(csv_seconds, 2), "pdf_seconds_each": round(pdf_seconds, 2),
+            "pdf_candidates": len(records)}
+
+
+def start_gunicorn(port: int, workers: int, threads: int, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, TICKETNET_SECRET_KEY=secrets.token_hex(32), TICKETNET_RATELIMIT_ENABLED="false")
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+         "--workers", str(workers), "--threads", str(threads), "portfolio:create_app()"],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
+    for _ in range(60):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    raise SystemExit(f"gunicorn did not start: see {log}")
+
+
+def run_page(port: int, users: int, seconds: int, user_class: str, tag: str, name: str, folder: Path,
+             accounts_file: Path) -> dict[str, Any]:
+    prefix = folder / tag
+    subprocess.run(
+        [str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "bench/locustfile.py"), "--headless", "--only-summary",
+         "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds + max(3, users // 5)}s",
+         "--reset-stats", "--host", f"http://127.0.0.1:{port}", "--tags", tag, "--csv", str(prefix),
+         "--loglevel", "WARNING", user_class],
+        env=dict(os.environ, TICKETNET_BENCH_ACCOUNTS=str(accounts_file)), check=False, capture_output=True)
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
+        row = next((r for r in csv.DictReader(handle) if r["Name"] == name), None)
+    if row is None:
+        raise SystemExit(f"locust measured nothing for {name}: see {prefix}_*.csv")
+    return {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+            "rps": round(float(row["Requests/s"]), 1), "p50": float(row["50%"]), "p95": float(row["95%"]),
+            "p99": float(row["99%"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--password", required=True, help="the password given to 'ticketnet demo'")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--candidates", type=int, default=1000, help="evidence files at the GRETA")
+    parser.add_argument("--pdfs", type=int, default=10, help="candidates whose PDF is timed")
+    parser.add_argument("--pages", nargs="*", help="tags of the pages to measure (default: all)")
+    parser.add_argument("--out", type=Path, help="write the results as JSON")
+    args = parser.parse_args()
+    if "TICKETNET_DATABASE_URL" not in os.environ:
+        raise SystemExit("set TICKETNET_DATABASE_URL (and TICKETNET_INSTANCE_PATH): see the docstring")
+
+    folder = Path(tempfile.mkdtemp(prefix="ticketnet-load-"))
+    accounts_file = folder / "accounts.json"
+    found = accounts(args.password, args.candidates)
+    accounts_file.write_text(json.dumps(found), encoding="utf-8")
+    results: dict[str, Any] = {"learners": found["population"], "users": args.users, "seconds": args.seconds,
+                               "workers": args.workers, "threads": args.threads, "pages": {}}
+    server = start_gunicorn(args.port, args.workers, args.threads, folder / "gunicorn.log")
+    try:
+        for label, user_class, tag, name in PAGES:
+            if args.pages and tag not in args.pages:
+                continue
+            figures = run_page(args.port, args.users, args.seconds, user_class, tag, name, folder, accounts_file)
+            results["pages"][label] = figures
+            print(f"{label:28} {figures['rps']:7.1f} req/s  p50 {figures['p50']:5.0f} ms  p95 {figures['p95']:5.0f} ms"
+                  f"  p99 {figures['p99']:5.0f} ms  ({figures['requests']} requests, {figures['failures']} failed)",
+                  flush=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    if not args.pages or "readiness" in args.pages:
+        results["readiness"] = readiness_timings(folder, args.pdfs)
+    floor = results["pages"].get("healthz", {}).get("rps")
+    print(f"\n{found['population']} learners; {args.users} users; gunicorn {args.workers} workers x {args.threads} "
+          f"threads; {args.seconds} s a page\n")
+    print("| page | req/s | % of /healthz | p50 | p95 | p99 | failed |\n|---|---:|---:|---:|---:|---:|---:|")
+    for label, f in results["pages"].items():
+        share = f"{100 * f['rps'] / floor:.0f} %" if floor else ""
+        print(f"| {label} | {f['rps']:.1f} | {share} | {f['p50']:.0f} ms | {f['p95']:.0f} ms | {f['p99']:.0f} ms "
+              f"| {f['failures']} / {f['requests']} |")
+    if "readiness" in results:
+        r = results["readiness"]
+        print(f"\nreadiness CSV: {r['csv_candidates']} candidates in {r['csv_seconds']} s; "
+              f"PDF: {r['pdf_seconds_each']} s a candidate ({r['pdf_candidates']} timed)")
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(f"\nlocust's files and gunicorn's log: {folder}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Locust users for the national-scale load test; run by ``bench/load.py`` (read its docstring first).
+
+Each user signs in once (a real account of ``ticketnet demo --scale``), then asks for one key page again and
+again, with no pause: ``bench/load.py`` runs one page at a time (``--tags``), so that each page's throughput
+and latency are measured on their own, beside ``/healthz`` measured the same way.
+
+The accounts come from a JSON file that ``bench/load.py`` writes (``TICKETNET_BENCH_ACCOUNTS``): learners,
+animators with their past workshops, the assessor and the coordinator, all with one password.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from typing import Any
+
+from locust import HttpUser, constant, tag, task
+
+ACCOUNTS: dict[str, Any] = json.loads(open(os.environ["TICKETNET_BENCH_ACCOUNTS"], encoding="utf-8").read())
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+CELL = re.compile(r'name="level-(\d+)-(\d+)"')
+LEVELS = ("acquired", "in_progress", "not_yet")
+
+
+class Visitor(HttpUser):
+    """One person at a time per simulated user; ``wait_time`` 0: each asks again as soon as answered."""
+
+    wait_time = constant(0)
+    role = ""
+
+    def sign_in(self, username: str) -> None:
+        page = self.client.get("/login", name="(sign in)")
+        token = CSRF.search(page.text)
+        answer = self.client.post("/login", name="(sign in)", allow_redirects=False, data={
+            "csrf_token": token.group(1) if token else "", "username": username, "password": ACCOUNTS["password"]})
+        if answer.status_code != 302:
+            raise RuntimeError(f"{username} could not sign in ({answer.status_code})")
+
+
+class Healthz(Visitor):
+    @tag("healthz")
+    @task
+    def healthz(self) -> None:
+        self.client.get("/healthz")
+
+
+class Learner(Visitor):
+    def on_start(self) -> None:
+        self.sign_in(random.choice(ACCOUNTS["learners"]))
+
+    @tag("journal")
+    @task
+    def journal(self) -> None:
+        self.client.get("/journal")
+
+    @tag("competences")
+    @task
+    def competences(self) -> None:
+        self.client.get("/moi/competences")
+
+    @tag("home")
+    @task
+    def home(self) -> None:
+        self.client.get("/moi")
+
+
+class Animator(Visitor):
+    def on_start(self) -> None:
+        account = random.choice(ACCOUNTS["animators"])
+        self.workshops: list[int] = account["workshops"]
+        self.sign_in(account["username"])
+        self.token = ""
+        self.cells: dict[int, list[tuple[str, str]]] = {}
+
+    def _grid(self, workshop: int) -> None:
+        page = self.client.get(f"/epm/ateliers/{workshop}/positionnement", name="/epm/ateliers/[id]/positionnement")
+        token = CSRF_META.search(page.text)
+        self.token = token.group(1) if token else ""
+        self.cells[workshop] = CELL.findall(page.text)
+
+    @tag("grid")
+    @task
+    def grid(self) -> None:
+        self._grid(random.choice(self.workshops))
+
+    @tag("grid-save")
+    @task
+    def save_cell(self) -> None:
+        workshop = random.choice(self.workshops)
+        if workshop not in self.cells:
+            self._grid(workshop)
+        if not self.cells[workshop]:
+            return
+        learner, competence = random.choice(self.cells[workshop])
+        with self.client.post(
+            f"/epm/ateliers/{workshop}/positionnement/niveaux", name="/epm/ateliers/[id]/positionnement/niveaux",
+            json={"cells": [{"learner": int(learner), "competence": int(competence), "level": random.choice(LEVELS)}]},
+            headers={"X-CSRFToken": self.token, "Accept": "application/json"}, catch_response=True,
+        ) as answer:
+            if answer.status_code != 200 or answer.json().get("refused"):
+                answer.failure(f"not saved: {answer.status_code} {answer.text[:200]}")
+
+
+class Assessor(Visitor):
+    def on_start(self) -> None:
+        self.sign_in(ACCOUNTS["assessor"])
+
+    @tag("assessor-queue")
+    @task
+    def queue(self) -> None:
+        self.client.get("/evaluation")
+
+
+class Coordinator(Visitor):
+    def on_start(self) -> None:
+        self.sign_in(ACCOUNTS["coordinator"])
+
+    @tag("dashboard")
+    @task
+    def dashboard(self) -> None:
+        self.client.get("/coordination/tableau-de-bord")
