@@ -10,7 +10,7 @@ TRANSLATIONS := portfolio/translations
 # The OpenID Provider of the single sign-on tests (npm package oidc-provider, pinned by package-lock.json).
 OIDC_DIR := tests/oidc
 
-.PHONY: run test install install-test translations compile-translations extract-translations lint clean help
+.PHONY: run test install install-bench install-test translations compile-translations extract-translations lint clean help
 
 help:
 	@echo "make run    install, initialise the SQLite database, load demo data, serve http://$(HOST):$(PORT)"
@@ -35,6 +35,10 @@ $(OIDC_DIR)/node_modules/.installed: $(OIDC_DIR)/package.json $(OIDC_DIR)/packag
 	else \
 		echo "npm is missing: the single sign-on tests will be skipped (apt-get install -y nodejs npm)"; \
 	fi
+
+# The load test (bench/load.py): locust.
+install-bench: $(VENV)/.installed
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e '.[bench]'
 
 install-test: $(VENV)/.installed-test $(OIDC_DIR)/node_modules/.installed compile-translations
 
