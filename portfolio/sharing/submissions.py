@@ -284,15 +284,20 @@ def queue(session: Session, organisation_ids: list[int], decided_limit: int = 20
               joinedload(Submission.decided_by).lazyload(User.memberships))
     mine = sa.and_(Submission.organisation_id.in_(organisation_ids),
                    Submission.status == SubmissionStatus.SENT.value)
-    page = sa.select(Submission, Submission.snapshot[("epm", "name")].as_string(),
-                     Submission.snapshot["ready"].as_boolean()).where(mine)
+    ids = sa.select(Submission.id).where(mine)
     if after is not None:
         start = sa.select(Submission.sent_at, Submission.id).where(Submission.id == after).subquery()
-        page = page.where(sa.tuple_(Submission.sent_at, Submission.id)
-                          > sa.tuple_(sa.select(start.c.sent_at).scalar_subquery(),
-                                      sa.select(start.c.id).scalar_subquery()))
-    rows = session.execute(page.options(defer(Submission.snapshot, raiseload=True), *people)
-                           .order_by(Submission.sent_at, Submission.id).limit(limit + 1)).all()
+        ids = ids.where(sa.tuple_(Submission.sent_at, Submission.id)
+                        > sa.tuple_(sa.select(start.c.sent_at).scalar_subquery(),
+                                    sa.select(start.c.id).scalar_subquery()))
+    # The page's ids first, then the two facts read from their snapshots: not from every waiting file's.
+    page_ids = ids.order_by(Submission.sent_at, Submission.id).limit(limit + 1).subquery()
+    rows = session.execute(
+        sa.select(Submission, Submission.snapshot[("epm", "name")].as_string(),
+                  Submission.snapshot["ready"].as_boolean())
+        .join(page_ids, page_ids.c.id == Submission.id)
+        .options(defer(Submission.snapshot, raiseload=True), *people)
+        .order_by(Submission.sent_at, Submission.id)).all()
     waiting = [Waiting(submission, epm_name, bool(ready)) for submission, epm_name, ready in rows[:limit]]
     count = session.scalar(sa.select(sa.func.count()).select_from(Submission).where(mine)) or 0
     decided = session.scalars(
