@@ -158,6 +158,9 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         # How the EPMs are paid for the tickets they serve (portfolio/stats/payments.py): pro_rata or
         # full_after_first.
         "PAYMENT_RULE": os.environ.get(f"{ENV_PREFIX}PAYMENT_RULE", "pro_rata"),
+        # The dashboard's figures are kept this long between two computations (0: computed at each visit);
+        # see portfolio/stats/kept.py and docs/statistics.md.
+        "DASHBOARD_MAX_AGE_SECONDS": _env_int("DASHBOARD_MAX_AGE_SECONDS", 300),
         # The site's address, for links written outside a request (the readiness export's evidence links).
         "PUBLIC_URL": os.environ.get(f"{ENV_PREFIX}PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         # The API of partner systems: how long an access token lives; the public verification page's limit.

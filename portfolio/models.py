@@ -27,4 +27,5 @@ from portfolio.journal.models import EntryTag, JournalEntry, Photo  # noqa: F401
 from portfolio.orgs.models import Organisation  # noqa: F401
 from portfolio.sharing.models import Consent, Submission  # noqa: F401
 from portfolio.sso.models import ExternalIdentity, SignInInvitation  # noqa: F401
+from portfolio.stats.models import KeptFigures  # noqa: F401
 from portfolio.tickets.models import Ticket, TicketSerial  # noqa: F401

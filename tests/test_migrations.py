@@ -156,12 +156,12 @@ def test_data_migration_with_rows_in_the_tables(case: DataMigrationCase, fresh_d
     db.state(app).engine.dispose()
 
 
-DATA_MIGRATION_0002 = '''"""uppercase the cities (a data migration written for the harness's own test)"""
+DATA_MIGRATION_NEXT = '''"""uppercase the cities (a data migration written for the harness's own test)"""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_upper_city"
-down_revision = "0001_initial"
+revision = "9999_upper_city"
+down_revision = "%s"
 branch_labels = None
 depends_on = None
 
@@ -183,8 +183,9 @@ def test_the_harness_catches_a_data_migration_that_forgets_the_rows(body: str, w
                                                                     tmp_path: Path) -> None:
     scripts = tmp_path / "migrations"
     shutil.copytree(asset_dir("migrations"), scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_upper_city.py").write_text(DATA_MIGRATION_0002 % body)
     app = create_app(app_overrides(fresh_database_url, tmp_path / "instance"))
+    head = migrate.head_revision(app)  # the new migration comes after the project's last one
+    (scripts / "versions" / "9999_upper_city.py").write_text(DATA_MIGRATION_NEXT % (head, body))
     config = migrate.alembic_config(app)
     config.set_main_option("script_location", str(scripts))
 
@@ -192,7 +193,7 @@ def test_the_harness_catches_a_data_migration_that_forgets_the_rows(body: str, w
         assert connection.scalar(sa.select(tables["organisation"].c.city)) == "SOUILLAC"
         _check_people_kept(connection, tables)
 
-    case = DataMigrationCase("upper-city", "0001_initial", _seed_people, check)
+    case = DataMigrationCase("upper-city", head, _seed_people, check)
     try:
         if works:
             run_data_migration_case(config, db.state(app).engine, case)

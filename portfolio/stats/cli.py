@@ -65,4 +65,28 @@ def _export_payments(period: str, fmt: str, epm_code: str | None, output: Path) 
                f"règle {statement.rule.value})")
 
 
-commands = [export_group]
+@click.group("stats")
+def stats_group() -> None:
+    """The coordinator's figures."""
+
+
+@stats_group.command("refresh")
+@with_appcontext
+def stats_refresh() -> None:
+    """Compute the dashboard's kept figures now (run it from a timer, so that no visit waits for them)."""
+    import time
+
+    from portfolio.stats import views
+
+    if current_app.config["DASHBOARD_MAX_AGE_SECONDS"] <= 0:
+        click.echo("TICKETNET_DASHBOARD_MAX_AGE_SECONDS vaut 0 : les chiffres sont calculés à chaque visite, "
+                   "rien à garder.")
+        return
+    with current_app.test_request_context():
+        started = time.perf_counter()
+        views.refresh_kept_figures()
+        db.session.commit()
+    click.echo(f"Chiffres du tableau de bord recalculés en {time.perf_counter() - started:.1f} s.")
+
+
+commands = [export_group, stats_group]

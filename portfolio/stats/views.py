@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,7 +12,7 @@ from portfolio.auth.models import Role
 from portfolio.catalogue.scheme import current_scheme
 from portfolio.extensions import db
 from portfolio.permissions import role_required
-from portfolio.stats import anomalies, payments, services, tables
+from portfolio.stats import anomalies, kept, payments, services, tables
 from portfolio.stats.exports import csv_bytes, euros, statement_csv, statement_pdf, summary_csv
 from portfolio.stats.periods import BadPeriod, Period, month_period, parse_period
 from portfolio.timeutil import local_now, local_today
@@ -37,9 +37,19 @@ def _rule() -> payments.PaymentRule:
     return payments.rule_from_config(current_app.config)
 
 
-def _dashboard() -> services.Dashboard:
-    return services.dashboard(db.session, local_today(), local_now(), current_scheme(db.session), _rule(),
-                              _("Pas encore inscrit"))
+def _dashboard(refresh: bool = False) -> kept.Kept[services.Dashboard]:
+    none_label = _("Pas encore inscrit")
+    return kept.figures(
+        db.session, "dashboard", local_now(), current_app.config["DASHBOARD_MAX_AGE_SECONDS"],
+        lambda: services.dashboard(db.session, local_today(), local_now(), current_scheme(db.session), _rule(),
+                                   none_label),
+        kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh=refresh)
+
+
+def _competences(refresh: bool = False) -> kept.Kept[list[services.CompetenceRow]]:
+    return kept.figures(db.session, "competences", local_now(), current_app.config["DASHBOARD_MAX_AGE_SECONDS"],
+                        lambda: services.competences_validated(db.session), kept.dump_competences,
+                        kept.load_competences, refresh=refresh)
 
 
 def _csv_response(table: tables.DataTable, name: str) -> Response:
@@ -51,27 +61,46 @@ def _csv_response(table: tables.DataTable, name: str) -> Response:
 @role_required(Role.COORDINATOR)
 def dashboard() -> str:
     scheme = current_scheme(db.session)
-    figures = _dashboard()
+    found = _dashboard()
+    figures = found.value
     this_year = next((f for f in figures.by_year if f.key == str(local_today().year)), None)
     return render_template(
         "stats/dashboard.html", d=figures, tables=tables.dashboard_tables(figures, scheme.sessions),
-        this_year=this_year, year=local_today().year, today=local_today(), euros=euros)
+        this_year=this_year, year=local_today().year, today=local_today(), euros=euros,
+        computed_at=found.computed_at)
+
+
+def refresh_kept_figures() -> None:
+    """Compute the dashboard's and the competences' figures, and keep them (also ``ticketnet stats refresh``)."""
+    _dashboard(refresh=True)
+    _competences(refresh=True)
+
+
+@bp.route("/coordination/tableau-de-bord/recalculer", methods=["POST"])
+@role_required(Role.COORDINATOR)
+def refresh() -> Response:
+    """Compute the kept figures again now, instead of waiting for them to age."""
+    refresh_kept_figures()
+    flash(_("Les chiffres viennent d'être recalculés."), "success")
+    back = "stats.competences" if request.form.get("page") == "competences" else "stats.dashboard"
+    return redirect(url_for(back))
 
 
 @bp.route("/coordination/tableau-de-bord/competences")
 @role_required(Role.COORDINATOR)
 def competences() -> str:
-    table = tables.competences_table(services.competences_validated(db.session))
-    return render_template("stats/competences.html", table=table)
+    found = _competences()
+    return render_template("stats/competences.html", table=tables.competences_table(found.value),
+                           computed_at=found.computed_at)
 
 
 @bp.route("/coordination/tableau-de-bord/<any(" + ", ".join((*DASHBOARD_DATASETS, "competences")) + "):dataset>.csv")
 @role_required(Role.COORDINATOR)
 def dataset_csv(dataset: str) -> Response:
     if dataset == "competences":
-        table = tables.competences_table(services.competences_validated(db.session))
+        table = tables.competences_table(_competences().value)
     else:
-        table = tables.dashboard_tables(_dashboard(), current_scheme(db.session).sessions)[dataset]
+        table = tables.dashboard_tables(_dashboard().value, current_scheme(db.session).sessions)[dataset]
     return _csv_response(table, f"ticketnet-{dataset}-{local_today().isoformat()}")
 
 
