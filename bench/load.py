@@ -11,15 +11,19 @@
 
 What it does, in order:
 
-1. reads the accounts to use from the database (2 000 learners spread over the whole set, 200 animators with
+1. computes the dashboard's kept figures (``ticketnet stats refresh``, as the deployment's timer does), reads
+   the accounts to use from the database (2 000 learners spread over the whole set, 200 animators with
    their past workshops, the GRETA's assessor, the coordinator) and, when the GRETA has fewer than
    ``--candidates`` evidence files, has that many learners send theirs (the readiness export and the
    assessor's queue need them);
 2. starts gunicorn on the loopback interface (``--workers`` 2 with ``--threads`` 4, as on a small server);
-3. for each page, one after the other, runs locust (``bench/locustfile.py``) headless: ``--users`` people
-   signed in, each asking for that page again as soon as answered, for ``--seconds`` seconds after all of them
-   are in (statistics are reset once everyone has signed in); ``/healthz`` is measured the same way, in the
-   same run: the framework's floor;
+3. for each page, one after the other, runs locust (``bench/locustfile.py``) headless, twice:
+   - *throughput*: ``--users`` people signed in, each asking for that page again as soon as answered: the
+     machine's capacity for that page (req/s), compared with ``/healthz`` measured the same way in the same
+     run (the framework's floor);
+   - *latency*: the same people reading each page ``--think`` seconds on average (from half to one and a half
+     times that) before asking again, as people do: p50 / p95 / p99 at ``--users`` concurrent users;
+   each for ``--seconds`` seconds after all of them are in (statistics are reset once everyone has signed in);
 4. times the readiness CSV export of the GRETA's candidates (``ticketnet export readiness``) and the PDF of a
    few candidates;
 5. prints a Markdown table (req/s, p50, p95, p99, failures) for docs/benchmarks.md, and writes it as JSON
@@ -36,7 +40,6 @@ import json
 import os
 import random
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -160,14 +163,15 @@ def start_gunicorn(port: int, workers: int, threads: int, log: Path) -> subproce
 
 
 def run_page(port: int, users: int, seconds: int, user_class: str, tag: str, name: str, folder: Path,
-             accounts_file: Path) -> dict[str, Any]:
-    prefix = folder / tag
+             accounts_file: Path, think: float) -> dict[str, Any]:
+    prefix = folder / f"{tag}-think{think:g}"
     subprocess.run(
         [str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "bench/locustfile.py"), "--headless", "--only-summary",
          "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds + max(3, users // 5)}s",
          "--reset-stats", "--host", f"http://127.0.0.1:{port}", "--tags", tag, "--csv", str(prefix),
          "--loglevel", "WARNING", user_class],
-        env=dict(os.environ, TICKETNET_BENCH_ACCOUNTS=str(accounts_file)), check=False, capture_output=True)
+        env=dict(os.environ, TICKETNET_BENCH_ACCOUNTS=str(accounts_file), TICKETNET_BENCH_THINK=str(think)),
+        check=False, capture_output=True)
     with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
         row = next((r for r in csv.DictReader(handle) if r["Name"] == name), None)
     if row is None:
@@ -182,6 +186,7 @@ def main() -> None:
     parser.add_argument("--password", required=True, help="the password given to 'ticketnet demo'")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--think", type=float, default=2.0, help="seconds between two pages (latency runs)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=8765)
@@ -195,33 +200,43 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="ticketnet-load-"))
     accounts_file = folder / "accounts.json"
+    subprocess.run([str(ROOT / ".venv/bin/ticketnet"), "stats", "refresh"], check=True)
     found = accounts(args.password, args.candidates)
     accounts_file.write_text(json.dumps(found), encoding="utf-8")
     results: dict[str, Any] = {"learners": found["population"], "users": args.users, "seconds": args.seconds,
-                               "workers": args.workers, "threads": args.threads, "pages": {}}
+                               "think": args.think, "workers": args.workers, "threads": args.threads, "pages": {}}
     server = start_gunicorn(args.port, args.workers, args.threads, folder / "gunicorn.log")
     try:
         for label, user_class, tag, name in PAGES:
             if args.pages and tag not in args.pages:
                 continue
-            figures = run_page(args.port, args.users, args.seconds, user_class, tag, name, folder, accounts_file)
-            results["pages"][label] = figures
-            print(f"{label:28} {figures['rps']:7.1f} req/s  p50 {figures['p50']:5.0f} ms  p95 {figures['p95']:5.0f} ms"
-                  f"  p99 {figures['p99']:5.0f} ms  ({figures['requests']} requests, {figures['failures']} failed)",
-                  flush=True)
+            row = {}
+            for mode, think in (("throughput", 0.0), ("latency", args.think)):
+                row[mode] = figures = run_page(args.port, args.users, args.seconds, user_class, tag, name, folder,
+                                               accounts_file, think)
+                print(f"{label:26} {mode:10} {figures['rps']:7.1f} req/s  p50 {figures['p50']:5.0f} ms  "
+                      f"p95 {figures['p95']:5.0f} ms  p99 {figures['p99']:5.0f} ms  "
+                      f"({figures['requests']} requests, {figures['failures']} failed)", flush=True)
+            results["pages"][label] = row
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
     if not args.pages or "readiness" in args.pages:
         results["readiness"] = readiness_timings(folder, args.pdfs)
-    floor = results["pages"].get("healthz", {}).get("rps")
+    floor = results["pages"].get("healthz", {}).get("throughput", {}).get("rps")
     print(f"\n{found['population']} learners; {args.users} users; gunicorn {args.workers} workers x {args.threads} "
-          f"threads; {args.seconds} s a page\n")
-    print("| page | req/s | % of /healthz | p50 | p95 | p99 | failed |\n|---|---:|---:|---:|---:|---:|---:|")
-    for label, f in results["pages"].items():
-        share = f"{100 * f['rps'] / floor:.0f} %" if floor else ""
-        print(f"| {label} | {f['rps']:.1f} | {share} | {f['p50']:.0f} ms | {f['p95']:.0f} ms | {f['p99']:.0f} ms "
-              f"| {f['failures']} / {f['requests']} |")
+          f"threads; {args.seconds} s a run\n")
+    print(f"| page | req/s (no pause) | % of /healthz | p50 | p95 | p99 (users reading {args.think:g} s) | failed |\n"
+          "|---|---:|---:|---:|---:|---:|---:|")
+    for label, row in results["pages"].items():
+        top, calm = row["throughput"], row["latency"]
+        share = f"{100 * top['rps'] / floor:.0f} %" if floor else ""
+        failed = top["failures"] + calm["failures"]
+        print(f"| {label} | {top['rps']:.1f} | {share} | {calm['p50']:.0f} ms | {calm['p95']:.0f} ms "
+              f"| {calm['p99']:.0f} ms | {failed} / {top['requests'] + calm['requests']} |")
     if "readiness" in results:
         r = results["readiness"]
         print(f"\nreadiness CSV: {r['csv_candidates']} candidates in {r['csv_seconds']} s; "

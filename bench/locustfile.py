@@ -1,7 +1,7 @@
 """Locust users for the national-scale load test; run by ``bench/load.py`` (read its docstring first).
 
 Each user signs in once (a real account of ``ticketnet demo --scale``), then asks for one key page again and
-again, with no pause: ``bench/load.py`` runs one page at a time (``--tags``), so that each page's throughput
+again, with a pause or none (``TICKETNET_BENCH_THINK``): ``bench/load.py`` runs one page at a time (``--tags``), so that each page's throughput
 and latency are measured on their own, beside ``/healthz`` measured the same way.
 
 The accounts come from a JSON file that ``bench/load.py`` writes (``TICKETNET_BENCH_ACCOUNTS``): learners,
@@ -16,19 +16,21 @@ import random
 import re
 from typing import Any
 
-from locust import HttpUser, constant, tag, task
+from locust import HttpUser, between, constant, tag, task
 
 ACCOUNTS: dict[str, Any] = json.loads(open(os.environ["TICKETNET_BENCH_ACCOUNTS"], encoding="utf-8").read())
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 CELL = re.compile(r'name="level-(\d+)-(\d+)"')
 LEVELS = ("acquired", "in_progress", "not_yet")
+# Seconds a person reads between two pages (on average): 0 asks again at once (the throughput run).
+THINK = float(os.environ.get("TICKETNET_BENCH_THINK", "0"))
 
 
 class Visitor(HttpUser):
-    """One person at a time per simulated user; ``wait_time`` 0: each asks again as soon as answered."""
+    """One person per simulated user, who reads for ``THINK`` seconds on average (0: asks again at once)."""
 
-    wait_time = constant(0)
+    wait_time = between(THINK / 2, THINK * 3 / 2) if THINK else constant(0)
     role = ""
 
     def sign_in(self, username: str) -> None:
