@@ -14,15 +14,43 @@ import json
 import os
 import random
 import re
+import time
 from typing import Any
 
-from locust import HttpUser, between, constant, tag, task
+from locust import HttpUser, between, constant, events, tag, task
 
 ACCOUNTS: dict[str, Any] = json.loads(open(os.environ["TICKETNET_BENCH_ACCOUNTS"], encoding="utf-8").read())
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 CELL = re.compile(r'name="level-(\d+)-(\d+)"')
 LEVELS = ("acquired", "in_progress", "not_yet")
+# Requests are counted from this many seconds after the start (sign-ins, which hash passwords, come first),
+# and written to TICKETNET_BENCH_RESULT (JSON: name -> [[response time ms, failed], ...]) when locust stops.
+WARMUP = float(os.environ.get("TICKETNET_BENCH_WARMUP", "8"))
+RESULT = os.environ.get("TICKETNET_BENCH_RESULT")
+_measured: dict[str, list[tuple[float, bool]]] = {}
+_started: list[float] = []
+
+
+@events.test_start.add_listener
+def _start(**_kwargs: Any) -> None:
+    _started.append(time.time())
+
+
+@events.request.add_listener
+def _request(name: str, response_time: float, exception: Any, start_time: float | None = None, **_kw: Any) -> None:
+    if _started and (start_time or time.time()) >= _started[0] + WARMUP:
+        _measured.setdefault(name, []).append((response_time, exception is not None))
+
+
+@events.quitting.add_listener
+def _quit(**_kwargs: Any) -> None:
+    if RESULT:
+        with open(RESULT, "w", encoding="utf-8") as handle:
+            json.dump({"seconds": time.time() - _started[0] - WARMUP if _started else 0, "requests": _measured},
+                      handle)
+
+
 # Seconds a person reads between two pages (on average): 0 asks again at once (the throughput run).
 THINK = float(os.environ.get("TICKETNET_BENCH_THINK", "0"))
 
