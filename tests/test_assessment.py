@@ -384,6 +384,27 @@ def test_positioning_sheet_pdf_holds_every_item_levels_dates_and_animators(clien
     assert own.status_code == 200 and own.data.startswith(b"%PDF-")
 
 
+def test_saving_a_cell_costs_the_same_whatever_the_grid_and_its_history(client: Any, login_as: Any,
+                                                                      db_session: Session, count_queries: Any) -> None:
+    small = make_workshop(db_session, present=1, name="EPM A")
+    big = make_workshop(db_session, present=6, name="EPM B")
+    for learner in big.learners:
+        for code in big.competences:
+            competences.record_assessment(db_session, learner, big.competences[code], Voice.ANIMATOR,
+                                          Level.NOT_YET, big.animator, at_session=big.workshop)
+    counts = []
+    for case in (small, big):
+        login_as(user=case.animator)
+        cell = {"learner": case.learners[0].id, "competence": case.competences["D1.1"].id, "level": "acquired"}
+        with count_queries() as counter:
+            response = client.post(f"{case.url}/niveaux", json={"cells": [cell]},
+                                   headers={"X-CSRFToken": client.csrf_token()})
+        assert response.status_code == 200 and response.get_json()["saved"][0]["recorded"]
+        counts.append(counter.count)
+        client.post_form("/logout")
+    assert counts[0] == counts[1], counts
+
+
 def test_learner_pages_queries_do_not_grow_with_history(client: Any, login_as: Any, db_session: Session,
                                                         count_queries: Any) -> None:
     small, big = make_workshop(db_session, present=1, name="EPM A"), make_workshop(db_session, present=1, name="EPM B")
