@@ -75,8 +75,11 @@ def _dump_figures(f: Figures) -> dict[str, Any]:
     return data
 
 
+_STATUS = {s.value: s for s in TicketStatus}
+
+
 def _load_figures(data: dict[str, Any]) -> Figures:
-    return Figures(**{**data, "counts": {TicketStatus(k): int(v) for k, v in data["counts"].items()}})
+    return Figures(**{**data, "counts": {_STATUS[k]: v for k, v in data["counts"].items()}})
 
 
 GROUPS = ("by_prescriber", "by_epm", "by_public", "by_month", "by_year")

@@ -3,6 +3,7 @@ offered as CSV, from the same rows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +25,12 @@ class DataTable:
     chart: Markup | None = None
     note: str = ""
     numeric: set[int] = field(default_factory=set)  # columns aligned right
-    csv_rows: list[list[Any]] | None = None  # every row, when the page shows only the largest groups
+    # every row, when the page shows only the largest groups (made only for the CSV: there may be thousands)
+    csv_rows: Callable[[], list[list[Any]]] | None = None
 
     @property
     def export_rows(self) -> list[list[Any]]:
-        return self.rows if self.csv_rows is None else self.csv_rows
+        return self.rows if self.csv_rows is None else self.csv_rows()
 
 
 def hours(minutes: int) -> float:
@@ -51,9 +53,9 @@ def _by_group(key: str, title: str, first: str, groups: list[Figures], note: str
               _("Heures par ticket inscrit")]
     shown = groups
     if len(groups) > SHOWN_GROUPS:
-        largest = sorted(groups, key=lambda f: f.total, reverse=True)[:SHOWN_GROUPS - 1]
-        shown = [f for f in groups if f in largest]
-        rest = [f for f in groups if f not in largest]
+        largest = {id(f) for f in sorted(groups, key=lambda f: f.total, reverse=True)[:SHOWN_GROUPS - 1]}
+        shown = [f for f in groups if id(f) in largest]
+        rest = [f for f in groups if id(f) not in largest]
         shown.append(sum_figures(rest, _("Les %(num)d autres", num=len(rest))))
         note = " ".join(filter(None, (note, _("Les %(num)d plus grands sont affichés ; le fichier CSV les donne "
                                                 "tous.", num=SHOWN_GROUPS - 1))))
@@ -61,7 +63,7 @@ def _by_group(key: str, title: str, first: str, groups: list[Figures], note: str
                              _("Nombre de tickets émis et terminés ; les chiffres sont dans le tableau."),
                              series=(_("émis"), _("terminés")))
     return DataTable(key, title, header, [_group_row(f) for f in shown], chart, note,
-                     numeric=set(range(1, len(header))), csv_rows=[_group_row(f) for f in groups])
+                     numeric=set(range(1, len(header))), csv_rows=lambda: [_group_row(f) for f in groups])
 
 
 def sum_figures(groups: list[Figures], label: str) -> Figures:
