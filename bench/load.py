@@ -16,7 +16,8 @@ What it does, in order:
    their past workshops, the GRETA's assessor, the coordinator) and, when the GRETA has fewer than
    ``--candidates`` evidence files, has that many learners send theirs (the readiness export and the
    assessor's queue need them);
-2. starts gunicorn on the loopback interface (``--workers`` 2 with ``--threads`` 4, as on a small server);
+2. starts gunicorn on the loopback interface with the deployment's settings (``docs/deploy/gunicorn.conf.py``:
+   gthread workers, keep-alive 5 s), ``--workers`` 2 with ``--threads`` 4 here, for two cores;
 3. for each page, one after the other, runs locust (``bench/locustfile.py``) headless, twice:
    - *throughput*: ``--users`` people signed in, each asking for that page again as soon as answered: the
      machine's capacity for that page (req/s), compared with ``/healthz`` measured the same way in the same
@@ -148,10 +149,11 @@ def readiness_timings(folder: Path, pdfs: int) -> dict[str, float]:
 
 
 def start_gunicorn(port: int, workers: int, threads: int, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, TICKETNET_SECRET_KEY=secrets.token_hex(32), TICKETNET_RATELIMIT_ENABLED="false")
+    """gunicorn with the deployment's own settings (docs/deploy/gunicorn.conf.py), on the loopback interface."""
+    env = dict(os.environ, TICKETNET_SECRET_KEY=secrets.token_hex(32), TICKETNET_RATELIMIT_ENABLED="false",
+               TICKETNET_BIND=f"127.0.0.1:{port}", TICKETNET_WORKERS=str(workers), TICKETNET_THREADS=str(threads))
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-         "--workers", str(workers), "--threads", str(threads), "portfolio:create_app()"],
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "docs/deploy/gunicorn.conf.py"), "portfolio:create_app()"],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
     for _ in range(60):
         try:
