@@ -153,7 +153,10 @@ def start_gunicorn(port: int, workers: int, threads: int, log: Path) -> subproce
     env = dict(os.environ, TICKETNET_SECRET_KEY=secrets.token_hex(32), TICKETNET_RATELIMIT_ENABLED="false",
                TICKETNET_BIND=f"127.0.0.1:{port}", TICKETNET_WORKERS=str(workers), TICKETNET_THREADS=str(threads))
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "docs/deploy/gunicorn.conf.py"), "portfolio:create_app()"],
+        # Workers are not recycled during a run (max_requests: 2 000 in production, a restart every few seconds
+        # at full load here): the run measures the pages, not gunicorn starting workers.
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "docs/deploy/gunicorn.conf.py"), "--max-requests", "0",
+         "portfolio:create_app()"],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
     for _ in range(60):
         try:
