@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from competences.loader import B2I_CODE, latest_framework
+from competences.loader import B2I_CODE
 from competences.models import (
     Assessment,
     Competence,
@@ -184,9 +184,16 @@ def load_framework_tree(session: Session, framework_id: int) -> Framework:
 
 
 def certification_framework(session: Session) -> Framework | None:
-    """The framework that learners are positioned and certified on: the latest B2i Adultes."""
-    latest = latest_framework(session, B2I_CODE)
-    return load_framework_tree(session, latest.id) if latest is not None else None
+    """The framework that learners are positioned and certified on: the latest B2i Adultes, with its domains and
+    competences (one query)."""
+    latest = (sa.select(Framework.id).where(Framework.code == B2I_CODE)
+              .order_by(Framework.loaded_at.desc(), Framework.id.desc()).limit(1).scalar_subquery())
+    return session.scalars(
+        sa.select(Framework)
+        .where(Framework.id == latest)
+        .options(joinedload(Framework.domains).joinedload(FrameworkDomain.competences))
+        .execution_options(populate_existing=True)
+    ).unique().one_or_none()
 
 
 # --- Readiness ------------------------------------------------------------------------------------
@@ -360,23 +367,22 @@ def decisive_levels(states: Iterable[CompetenceState]) -> dict[int, str]:
 
 
 def positioning_of(session: Session, learner_id: int) -> Positioning | None:
-    """The learner's latest positioning interview and the first workshop they attended after it."""
-    held_on = session.scalar(
-        sa.select(PositioningInterview.held_on)
-        .join(Enrolment, Enrolment.id == PositioningInterview.enrolment_id)
-        .where(Enrolment.learner_id == learner_id)
-        .order_by(PositioningInterview.held_on.desc())
-        .limit(1)
-    )
-    if held_on is None:
-        return None
-    first = session.scalar(
+    """The learner's latest positioning interview and the first workshop they attended after it (one query)."""
+    first = (
         sa.select(sa.func.min(WorkshopSession.starts_at))
         .join(Attendance, Attendance.session_id == WorkshopSession.id)
         .join(Enrolment, Enrolment.id == Attendance.enrolment_id)
         .where(Enrolment.learner_id == learner_id, Attendance.status == AttendanceStatus.PRESENT.value)
+        .scalar_subquery()
     )
-    return Positioning(held_on, first)
+    row = session.execute(
+        sa.select(PositioningInterview.held_on, first)
+        .join(Enrolment, Enrolment.id == PositioningInterview.enrolment_id)
+        .where(Enrolment.learner_id == learner_id)
+        .order_by(PositioningInterview.held_on.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else Positioning(row[0], row[1])
 
 
 def bridge_from(session: Session, framework: Framework) -> Bridge | None:
