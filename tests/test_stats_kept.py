@@ -129,5 +129,23 @@ def test_the_refresh_command(runner: Any, db_session: Session, app: Flask) -> No
     assert "recalculés" in result.output
     assert db_session.get(KeptFigures, "dashboard").payload["overall"]["counts"]
     assert db_session.get(KeptFigures, "competences") is not None
+    assert db_session.get(KeptFigures, "dashboard-page").payload["hidden"] == {"by_prescriber": 0, "by_epm": 0, "by_public": 0}
     app.config["DASHBOARD_MAX_AGE_SECONDS"] = 0
     assert "rien à garder" in runner.invoke(args=["stats", "refresh"]).output
+
+
+def test_the_page_shows_the_largest_groups_and_the_csv_every_one(client: Any, login_as: Any,
+                                                                 db_session: Session) -> None:
+    login_as(Role.COORDINATOR)
+    prescriber = factories.organisation(db_session, OrgKind.PRESCRIBER)
+    for n in range(services.SHOWN_GROUPS + 2):  # 17 EPMs: the page shows 14 and "Les 3 autres"
+        learners(db_session, factories.organisation(db_session, OrgKind.EPM, name=f"EPM numéro {n:02d}"),
+                 prescriber, 2 if n < 14 else 1, 1)
+    page = client.get("/coordination/tableau-de-bord").get_data(as_text=True)
+    assert "Les 3 autres" in page and "Les 14 plus grands sont affichés" in page
+    assert "EPM numéro 13" in page and "EPM numéro 14" not in page
+    rows = client.get("/coordination/tableau-de-bord/epm.csv").data.decode("utf-8-sig").splitlines()
+    assert sum(1 for row in rows if row.startswith("EPM numéro ")) == 17
+    kept_page = db_session.get(KeptFigures, "dashboard-page").payload
+    assert len(kept_page["by_epm"]) == services.SHOWN_GROUPS and kept_page["hidden"]["by_epm"] == 3
+    assert len(db_session.get(KeptFigures, "dashboard").payload["by_epm"]) == 17

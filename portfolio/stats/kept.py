@@ -92,6 +92,7 @@ def dump_dashboard(d: Dashboard) -> dict[str, Any]:
         "modules": [dataclasses.asdict(m) for m in d.modules],
         "targets": d.targets,
         "other_share_cents": d.other_share_cents,
+        "hidden": d.hidden,
     }
 
 
@@ -101,7 +102,7 @@ def load_dashboard(data: dict[str, Any], none_label: str) -> Dashboard:
     groups["by_epm"] = [dataclasses.replace(f, label=none_label) if f.key is None else f for f in groups["by_epm"]]
     return Dashboard(overall=_load_figures(data["overall"]), **groups,
                      modules=[ModuleRow(**m) for m in data["modules"]], targets=dict(data["targets"]),
-                     other_share_cents=int(data["other_share_cents"]))
+                     other_share_cents=int(data["other_share_cents"]), hidden=data.get("hidden"))
 
 
 def dump_competences(rows: list[CompetenceRow]) -> dict[str, Any]:

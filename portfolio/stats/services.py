@@ -16,7 +16,7 @@ Definitions (also shown on the pages):
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -313,6 +313,8 @@ class Dashboard:
     modules: list[ModuleRow]
     targets: dict[str, int]
     other_share_cents: int
+    # Set on a dashboard cut down for its page (``for_page``): per group, how many groups its last row adds up.
+    hidden: dict[str, int] | None = None
 
     @property
     def cost_per_completed_cents(self) -> int | None:
@@ -322,6 +324,36 @@ class Dashboard:
             return None
         spent = self.overall.paid_cents + self.overall.beneficiaries * self.other_share_cents
         return round(spent / self.overall.completed)
+
+
+SHOWN_GROUPS = 15  # a page shows the largest groups; the CSV has them all
+CUT_GROUPS = ("by_prescriber", "by_epm", "by_public")
+
+
+def largest_groups(groups: list[Figures], shown: int = SHOWN_GROUPS) -> tuple[list[Figures], int]:
+    """The ``shown - 1`` largest groups in their order, then one row adding up the others (key ``others``,
+    labelled by the page), and how many that row holds; all of them when they are ``shown`` or fewer."""
+    if len(groups) <= shown:
+        return groups, 0
+    largest = {id(f) for f in sorted(groups, key=lambda f: f.total, reverse=True)[:shown - 1]}
+    rest = [f for f in groups if id(f) not in largest]
+    return [f for f in groups if id(f) in largest] + [sum_figures(rest, "")], len(rest)
+
+
+def sum_figures(groups: list[Figures], label: str) -> Figures:
+    """The figures of several groups together."""
+    numbers = {name: sum(getattr(f, name) for f in groups) for name in Figures.__dataclass_fields__
+               if name not in ("key", "label", "counts")}
+    counts = {s: sum(f.counts[s] for f in groups) for s in TicketStatus}
+    return Figures(key="others", label=label, counts=counts, **numbers)
+
+
+def for_page(d: Dashboard) -> Dashboard:
+    """The dashboard as its page shows it: for thousands of EPMs, the largest groups and one row for the rest
+    (the CSV files are made from the whole dashboard)."""
+    cut = {name: largest_groups(getattr(d, name)) for name in CUT_GROUPS}
+    return replace(d, **{name: groups for name, (groups, _n) in cut.items()},
+                   hidden={name: n for name, (_groups, n) in cut.items()})
 
 
 def dashboard(session: Session, today: dt.date, now: dt.datetime, scheme: Scheme, rule: PaymentRule,

@@ -4,14 +4,21 @@ offered as CSV, from the same rows."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from portfolio.stats import charts
-from portfolio.stats.services import CompetenceRow, Dashboard, Figures, ModuleRow
+from portfolio.stats.services import (
+    SHOWN_GROUPS,
+    CompetenceRow,
+    Dashboard,
+    Figures,
+    ModuleRow,
+    largest_groups,
+)
 from portfolio.tickets.models import TicketStatus
 from portfolio.tickets.services import STATUS_LABELS
 
@@ -41,37 +48,28 @@ def _average(f: Figures) -> str:
     return "" if f.average_hours is None else f"{f.average_hours:.1f}".replace(".", ",")
 
 
-SHOWN_GROUPS = 15  # a page shows the largest groups; the CSV has them all
-
-
 def _group_row(f: Figures) -> list[Any]:
     return [f.label, f.total, *[f.counts[s] for s in TicketStatus], hours(f.minutes_used), _average(f)]
 
 
-def _by_group(key: str, title: str, first: str, groups: list[Figures], note: str = "") -> DataTable:
+def _by_group(key: str, title: str, first: str, groups: list[Figures], note: str = "",
+              hidden: int | None = None) -> DataTable:
+    """A table of groups. ``hidden`` None: every group is here (the page shows the largest, the CSV all of
+    them); a number: the groups were cut down for the page already, their last row adds up that many."""
     header = [first, _("Total"), *[str(STATUS_LABELS[s]) for s in TicketStatus], _("Heures suivies"),
               _("Heures par ticket inscrit")]
-    shown = groups
-    if len(groups) > SHOWN_GROUPS:
-        largest = {id(f) for f in sorted(groups, key=lambda f: f.total, reverse=True)[:SHOWN_GROUPS - 1]}
-        shown = [f for f in groups if id(f) in largest]
-        rest = [f for f in groups if id(f) not in largest]
-        shown.append(sum_figures(rest, _("Les %(num)d autres", num=len(rest))))
+    everything = groups
+    if hidden is None:
+        groups, hidden = largest_groups(groups)
+    if hidden:
+        groups = groups[:-1] + [replace(groups[-1], label=_("Les %(num)d autres", num=hidden))]
         note = " ".join(filter(None, (note, _("Les %(num)d plus grands sont affichés ; le fichier CSV les donne "
                                                 "tous.", num=SHOWN_GROUPS - 1))))
-    chart = charts.bar_chart(title, [(f.label, (f.total, f.completed)) for f in shown],
+    chart = charts.bar_chart(title, [(f.label, (f.total, f.completed)) for f in groups],
                              _("Nombre de tickets émis et terminés ; les chiffres sont dans le tableau."),
                              series=(_("émis"), _("terminés")))
-    return DataTable(key, title, header, [_group_row(f) for f in shown], chart, note,
-                     numeric=set(range(1, len(header))), csv_rows=lambda: [_group_row(f) for f in groups])
-
-
-def sum_figures(groups: list[Figures], label: str) -> Figures:
-    """The figures of several groups together (the groups are few: EPMs or prescribers, not rows)."""
-    numbers = {name: sum(getattr(f, name) for f in groups) for name in Figures.__dataclass_fields__
-               if name not in ("key", "label", "counts")}
-    counts = {s: sum(f.counts[s] for f in groups) for s in TicketStatus}
-    return Figures(key="others", label=label, counts=counts, **numbers)
+    return DataTable(key, title, header, [_group_row(f) for f in groups], chart, note,
+                     numeric=set(range(1, len(header))), csv_rows=lambda: [_group_row(f) for f in everything])
 
 
 def status_table(d: Dashboard) -> DataTable:
@@ -146,16 +144,19 @@ def competences_table(rows_in: list[CompetenceRow]) -> DataTable:
 
 def dashboard_tables(d: Dashboard, sessions: int) -> dict[str, DataTable]:
     none = _("Pas encore inscrit")
+    hidden = d.hidden
     tables = [
         status_table(d),
         funnel_table(d, sessions),
         years_table(d),
         months_table(d),
-        _by_group("prescripteurs", _("Tickets par prescripteur"), _("Prescripteur"), d.by_prescriber),
+        _by_group("prescripteurs", _("Tickets par prescripteur"), _("Prescripteur"), d.by_prescriber,
+                  hidden=hidden.get("by_prescriber") if hidden is not None else None),
         _by_group("epm", _("Tickets par EPM"), _("EPM"), d.by_epm,
                   _("Un ticket compte pour l'EPM de sa dernière inscription ; « %(none)s » : jamais inscrit.",
-                    none=none)),
-        _by_group("publics", _("Tickets par public"), _("Public"), d.by_public),
+                    none=none), hidden=hidden.get("by_epm") if hidden is not None else None),
+        _by_group("publics", _("Tickets par public"), _("Public"), d.by_public,
+                  hidden=hidden.get("by_public") if hidden is not None else None),
         modules_table(d.modules),
     ]
     return {t.key: t for t in tables}

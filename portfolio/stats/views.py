@@ -38,11 +38,22 @@ def _rule() -> payments.PaymentRule:
 
 
 def _dashboard(refresh: bool = False) -> kept.Kept[services.Dashboard]:
+    """The whole dashboard (every EPM): for the CSV files."""
     none_label = _("Pas encore inscrit")
     return kept.figures(
         db.session, "dashboard", local_now(), current_app.config["DASHBOARD_MAX_AGE_SECONDS"],
         lambda: services.dashboard(db.session, local_today(), local_now(), current_scheme(db.session), _rule(),
                                    none_label),
+        kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh=refresh)
+
+
+def _dashboard_page(refresh: bool = False) -> kept.Kept[services.Dashboard]:
+    """The dashboard cut down for its page (the largest groups): a few kilobytes to read, not one per EPM.
+    Computing it computes and keeps the whole dashboard too."""
+    none_label = _("Pas encore inscrit")
+    return kept.figures(
+        db.session, "dashboard-page", local_now(), current_app.config["DASHBOARD_MAX_AGE_SECONDS"],
+        lambda: services.for_page(_dashboard(refresh=True).value),
         kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh=refresh)
 
 
@@ -61,7 +72,7 @@ def _csv_response(table: tables.DataTable, name: str) -> Response:
 @role_required(Role.COORDINATOR)
 def dashboard() -> str:
     scheme = current_scheme(db.session)
-    found = _dashboard()
+    found = _dashboard_page()
     figures = found.value
     this_year = next((f for f in figures.by_year if f.key == str(local_today().year)), None)
     return render_template(
@@ -72,7 +83,7 @@ def dashboard() -> str:
 
 def refresh_kept_figures() -> None:
     """Compute the dashboard's and the competences' figures, and keep them (also ``ticketnet stats refresh``)."""
-    _dashboard(refresh=True)
+    _dashboard_page(refresh=True)
     _competences(refresh=True)
 
 
