@@ -173,14 +173,23 @@ def history(session: Session, learner_id: int, competence_ids: Collection[int] |
     return list(session.scalars(query))
 
 
-def load_framework_tree(session: Session, framework_id: int) -> Framework:
-    """A framework with its domains and competences loaded, in one query (a few dozen rows)."""
+def _framework_tree(session: Session, which: sa.ColumnElement[bool]) -> Framework | None:
+    """The framework ``which`` selects, with its domains and competences loaded, in one query (a few dozen
+    rows)."""
     return session.scalars(
         sa.select(Framework)
-        .where(Framework.id == framework_id)
+        .where(which)
         .options(joinedload(Framework.domains).joinedload(FrameworkDomain.competences))
         .execution_options(populate_existing=True)
-    ).unique().one()
+    ).unique().one_or_none()
+
+
+def load_framework_tree(session: Session, framework_id: int) -> Framework:
+    """A framework with its domains and competences loaded (one query)."""
+    framework = _framework_tree(session, Framework.id == framework_id)
+    if framework is None:
+        raise LookupError(f"no framework {framework_id}")
+    return framework
 
 
 def certification_framework(session: Session) -> Framework | None:
@@ -188,12 +197,7 @@ def certification_framework(session: Session) -> Framework | None:
     competences (one query)."""
     latest = (sa.select(Framework.id).where(Framework.code == B2I_CODE)
               .order_by(Framework.loaded_at.desc(), Framework.id.desc()).limit(1).scalar_subquery())
-    return session.scalars(
-        sa.select(Framework)
-        .where(Framework.id == latest)
-        .options(joinedload(Framework.domains).joinedload(FrameworkDomain.competences))
-        .execution_options(populate_existing=True)
-    ).unique().one_or_none()
+    return _framework_tree(session, Framework.id == latest)
 
 
 # --- Readiness ------------------------------------------------------------------------------------
