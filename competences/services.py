@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -173,31 +174,45 @@ def history(session: Session, learner_id: int, competence_ids: Collection[int] |
     return list(session.scalars(query))
 
 
-def _framework_tree(session: Session, which: sa.ColumnElement[bool]) -> Framework | None:
-    """The framework ``which`` selects, with its domains and competences loaded, in one query (a few dozen
-    rows)."""
-    return session.scalars(
-        sa.select(Framework)
-        .where(which)
-        .options(joinedload(Framework.domains).joinedload(FrameworkDomain.competences))
-        .execution_options(populate_existing=True)
-    ).unique().one_or_none()
+_TREES = "competences.framework_trees"
+
+
+def _kept_trees() -> dict[Any, Any] | None:
+    return current_app.extensions.setdefault(_TREES, {}) if has_app_context() else None
 
 
 def load_framework_tree(session: Session, framework_id: int) -> Framework:
-    """A framework with its domains and competences loaded (one query)."""
-    framework = _framework_tree(session, Framework.id == framework_id)
+    """A framework with its domains and competences loaded.
+
+    A framework never changes once loaded (new content is a new version, with a new id), so its tree is read
+    once per process (one query), in a session of its own on the same connection, and kept detached with
+    every attribute the pages read: the pages then read it without a query. Read it; never attach it to a
+    session (assessments are written with ids)."""
+    kept = _kept_trees()
+    if kept is not None and framework_id in kept:
+        return kept[framework_id]  # type: ignore[no-any-return]
+    side = Session(bind=session.connection())
+    try:
+        framework = side.scalars(
+            sa.select(Framework)
+            .where(Framework.id == framework_id)
+            .options(joinedload(Framework.domains).joinedload(FrameworkDomain.competences))
+        ).unique().one_or_none()
+    finally:
+        side.close()
     if framework is None:
         raise LookupError(f"no framework {framework_id}")
+    if kept is not None:
+        kept[framework_id] = framework
     return framework
 
 
 def certification_framework(session: Session) -> Framework | None:
     """The framework that learners are positioned and certified on: the latest B2i Adultes, with its domains and
-    competences (one query)."""
-    latest = (sa.select(Framework.id).where(Framework.code == B2I_CODE)
-              .order_by(Framework.loaded_at.desc(), Framework.id.desc()).limit(1).scalar_subquery())
-    return _framework_tree(session, Framework.id == latest)
+    competences (one small query once the tree is kept)."""
+    latest = session.scalar(sa.select(Framework.id).where(Framework.code == B2I_CODE)
+                            .order_by(Framework.loaded_at.desc(), Framework.id.desc()).limit(1))
+    return load_framework_tree(session, latest) if latest is not None else None
 
 
 # --- Readiness ------------------------------------------------------------------------------------
@@ -389,6 +404,29 @@ def positioning_of(session: Session, learner_id: int) -> Positioning | None:
     return None if row is None else Positioning(row[0], row[1])
 
 
+def _mapping_pairs(session: Session, mapping_id: int) -> list[tuple[int, int]]:
+    """A mapping's (source, target) competence ids; kept like the trees: a mapping never changes either."""
+    kept = _kept_trees()
+    pairs = kept.get(("pairs", mapping_id)) if kept is not None else None
+    if pairs is None:
+        pairs = [(a, b) for a, b in session.execute(
+            sa.select(MappingPair.from_competence_id, MappingPair.to_competence_id)
+            .where(MappingPair.mapping_id == mapping_id)
+            .order_by(MappingPair.from_competence_id, MappingPair.position))]
+        if kept is not None:
+            kept[("pairs", mapping_id)] = pairs
+    return pairs  # type: ignore[no-any-return]
+
+
+def keep_reference_data(session: Session) -> None:
+    """Read every framework tree and mapping into the process's kept ones now, rather than at the first page
+    that needs them (the tests start their applications this way, so that query counts are the steady ones)."""
+    for framework_id in session.scalars(sa.select(Framework.id)):
+        load_framework_tree(session, framework_id)
+    for mapping_id in session.scalars(sa.select(FrameworkMapping.id)):
+        _mapping_pairs(session, mapping_id)
+
+
 def bridge_from(session: Session, framework: Framework) -> Bridge | None:
     """The mapping from ``framework`` to the latest version of another framework (Pix), if any."""
     mapping = session.scalar(
@@ -402,11 +440,7 @@ def bridge_from(session: Session, framework: Framework) -> Bridge | None:
     target = load_framework_tree(session, mapping.to_framework_id)
     by_id = {c.id: c for d in target.domains for c in d.competences}
     targets_of: dict[int, list[Competence]] = {}
-    for from_id, to_id in session.execute(
-        sa.select(MappingPair.from_competence_id, MappingPair.to_competence_id)
-        .where(MappingPair.mapping_id == mapping.id)
-        .order_by(MappingPair.from_competence_id, MappingPair.position)
-    ):
+    for from_id, to_id in _mapping_pairs(session, mapping.id):
         targets_of.setdefault(from_id, []).append(by_id[to_id])
     return Bridge(mapping, target, targets_of)
 

@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from competences.services import keep_reference_data
 from portfolio import create_app
 from portfolio.auth.models import Role, User
 from portfolio.extensions import db
@@ -114,6 +115,10 @@ def app(engine: sa.Engine, database_url: str, instance_dir: Path, app_extra_conf
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     db.bind_sessions(application, factory)
     application.extensions["tests.sessionmaker"] = factory
+    with application.app_context():  # frameworks kept as a running server keeps them: steady query counts
+        warm = factory()
+        keep_reference_data(warm)
+        warm.close()
     try:
         yield application
     finally:

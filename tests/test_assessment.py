@@ -427,5 +427,5 @@ def test_learner_pages_queries_do_not_grow_with_history(client: Any, login_as: A
             assert client.get(f"/epm/apprenants/{case.learners[0].id}/competences").status_code == 200
         counts["animator"].append(counter.count)
         client.post_form("/logout")
-    assert counts["/moi/competences"][0] == counts["/moi/competences"][1] <= 8, counts
-    assert counts["animator"][0] == counts["animator"][1] <= 14, counts
+    assert counts["/moi/competences"][0] == counts["/moi/competences"][1] <= 6, counts
+    assert counts["animator"][0] == counts["animator"][1] <= 12, counts

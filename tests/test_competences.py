@@ -193,12 +193,15 @@ def test_framework_without_a_rule_has_no_readiness(db_session: Session) -> None:
 
 def test_a_domain_absent_from_the_rule_needs_all_its_competences(db_session: Session) -> None:
     framework = services.certification_framework(db_session)
+    rule = framework.certification_rule
     framework.certification_rule = {"min_validated_per_domain": {"D1": 3}, "all_domains_required": True}
-    d5 = framework.domains[4]
-    readiness = services.readiness(framework, {c.id: A for c in d5.competences})
-    assert [(d.domain.code, d.required) for d in readiness.domains][-1] == ("D5", 3)
-    assert readiness.for_domain(d5).met
-    db_session.expire(framework)
+    try:
+        d5 = framework.domains[4]
+        readiness = services.readiness(framework, {c.id: A for c in d5.competences})
+        assert [(d.domain.code, d.required) for d in readiness.domains][-1] == ("D5", 3)
+        assert readiness.for_domain(d5).met
+    finally:
+        framework.certification_rule = rule  # the tree is kept for the whole application (read-only)
 
 
 # --- Progress and the Pix bridge ----------------------------------------------------------------------
