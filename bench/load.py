@@ -198,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--password", required=True, help="the password given to 'ticketnet demo'")
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=8, help="seconds not counted at the start (sign-ins)")
     parser.add_argument("--think", type=float, default=2.0, help="seconds between two pages (latency runs)")
     parser.add_argument("--workers", type=int, default=2)
