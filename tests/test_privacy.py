@@ -177,7 +177,7 @@ def test_export_covers_and_deletion_clears_every_reference(app: Flask, db_sessio
     assert db_session.get(JournalEntry, world["others_entry"].id) is not None
     assert db_session.get(User, world["reader"].id) is not None
     for model in (JournalEntry, Photo, Assessment, Consent, Submission):
-        owner_column = getattr(model, "owner_id", None) or getattr(model, "learner_id")
+        owner_column = getattr(model, "owner_id", None) or model.learner_id
         assert db_session.scalar(sa.select(sa.func.count()).select_from(model).where(owner_column == uid)) == 0
 
 

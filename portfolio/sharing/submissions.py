@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 
 from competences import services as competences
 from competences.models import Assessment, Level, Voice, assessment_evidence
@@ -285,11 +285,10 @@ def queue(session: Session, organisation_ids: list[int], decided_limit: int = 20
     mine = sa.and_(Submission.organisation_id.in_(organisation_ids),
                    Submission.status == SubmissionStatus.SENT.value)
     ids = sa.select(Submission.id).where(mine)
-    if after is not None:
-        start = sa.select(Submission.sent_at, Submission.id).where(Submission.id == after).subquery()
-        ids = ids.where(sa.tuple_(Submission.sent_at, Submission.id)
-                        > sa.tuple_(sa.select(start.c.sent_at).scalar_subquery(),
-                                    sa.select(start.c.id).scalar_subquery()))
+    if after is not None:  # the files after that one in the queue's order (sent_at, id)
+        previous = aliased(Submission)
+        sent_at = sa.select(previous.sent_at).where(previous.id == after).scalar_subquery()
+        ids = ids.where(sa.tuple_(Submission.sent_at, Submission.id) > sa.tuple_(sent_at, after))
     # The page's ids first, then the two facts read from their snapshots: not from every waiting file's.
     page_ids = ids.order_by(Submission.sent_at, Submission.id).limit(limit + 1).subquery()
     rows = session.execute(

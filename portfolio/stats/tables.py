@@ -144,19 +144,21 @@ def competences_table(rows_in: list[CompetenceRow]) -> DataTable:
 
 def dashboard_tables(d: Dashboard, sessions: int) -> dict[str, DataTable]:
     none = _("Pas encore inscrit")
-    hidden = d.hidden
+
+    def hidden(group: str) -> int | None:  # None: the whole dashboard, cut here for the page
+        return None if d.hidden is None else d.hidden[group]
+
     tables = [
         status_table(d),
         funnel_table(d, sessions),
         years_table(d),
         months_table(d),
         _by_group("prescripteurs", _("Tickets par prescripteur"), _("Prescripteur"), d.by_prescriber,
-                  hidden=hidden.get("by_prescriber") if hidden is not None else None),
+                  hidden=hidden("by_prescriber")),
         _by_group("epm", _("Tickets par EPM"), _("EPM"), d.by_epm,
                   _("Un ticket compte pour l'EPM de sa dernière inscription ; « %(none)s » : jamais inscrit.",
-                    none=none), hidden=hidden.get("by_epm") if hidden is not None else None),
-        _by_group("publics", _("Tickets par public"), _("Public"), d.by_public,
-                  hidden=hidden.get("by_public") if hidden is not None else None),
+                    none=none), hidden=hidden("by_epm")),
+        _by_group("publics", _("Tickets par public"), _("Public"), d.by_public, hidden=hidden("by_public")),
         modules_table(d.modules),
     ]
     return {t.key: t for t in tables}

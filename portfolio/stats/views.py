@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +21,7 @@ from portfolio.stats.periods import BadPeriod, Period, month_period, parse_perio
 from portfolio.timeutil import local_now, local_today
 
 bp = Blueprint("stats", __name__)
+T = TypeVar("T")
 
 bp.record_once(lambda state: payments.rule_from_config(state.app.config))  # a wrong rule stops the start
 bp.record_once(
@@ -37,30 +41,32 @@ def _rule() -> payments.PaymentRule:
     return payments.rule_from_config(current_app.config)
 
 
+def _kept(name: str, compute: Callable[[], T], dump: Callable[[T], dict[str, Any]],
+          load: Callable[[dict[str, Any]], T], refresh: bool) -> kept.Kept[T]:
+    return kept.figures(db.session, name, local_now(), current_app.config["DASHBOARD_MAX_AGE_SECONDS"], compute,
+                        dump, load, refresh=refresh)
+
+
 def _dashboard(refresh: bool = False) -> kept.Kept[services.Dashboard]:
     """The whole dashboard (every EPM): for the CSV files."""
     none_label = _("Pas encore inscrit")
-    return kept.figures(
-        db.session, "dashboard", local_now(), current_app.config["DASHBOARD_MAX_AGE_SECONDS"],
-        lambda: services.dashboard(db.session, local_today(), local_now(), current_scheme(db.session), _rule(),
-                                   none_label),
-        kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh=refresh)
+    return _kept("dashboard",
+                 lambda: services.dashboard(db.session, local_today(), local_now(), current_scheme(db.session),
+                                            _rule(), none_label),
+                 kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh)
 
 
 def _dashboard_page(refresh: bool = False) -> kept.Kept[services.Dashboard]:
     """The dashboard cut down for its page (the largest groups): a few kilobytes to read, not one per EPM.
     Computing it computes and keeps the whole dashboard too."""
     none_label = _("Pas encore inscrit")
-    return kept.figures(
-        db.session, "dashboard-page", local_now(), current_app.config["DASHBOARD_MAX_AGE_SECONDS"],
-        lambda: services.for_page(_dashboard(refresh=True).value),
-        kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh=refresh)
+    return _kept("dashboard-page", lambda: services.for_page(_dashboard(refresh=True).value),
+                 kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh)
 
 
 def _competences(refresh: bool = False) -> kept.Kept[list[services.CompetenceRow]]:
-    return kept.figures(db.session, "competences", local_now(), current_app.config["DASHBOARD_MAX_AGE_SECONDS"],
-                        lambda: services.competences_validated(db.session), kept.dump_competences,
-                        kept.load_competences, refresh=refresh)
+    return _kept("competences", lambda: services.competences_validated(db.session), kept.dump_competences,
+                 kept.load_competences, refresh)
 
 
 def _csv_response(table: tables.DataTable, name: str) -> Response:
