@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.browser.conftest import assert_accessible, sign_in
 
@@ -63,4 +66,32 @@ def test_dashboard_at_320_pixels(page: Any) -> None:
     page.goto("/coordination/tableau-de-bord")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+    assert_accessible(page)
+
+
+@pytest.fixture
+def kept_figures(live_server: Any) -> Iterator[None]:
+    """The live server keeps the dashboard's figures, as in production (the tests compute them at each visit)."""
+    config = live_server.app.config
+    before = config["DASHBOARD_MAX_AGE_SECONDS"]
+    config["DASHBOARD_MAX_AGE_SECONDS"] = 300
+    yield
+    config["DASHBOARD_MAX_AGE_SECONDS"] = before
+
+
+def test_kept_figures_say_when_and_are_computed_again_on_demand(page: Any, kept_figures: None) -> None:
+    sign_in(page, "coordination")
+    page.wait_for_url("**/coordination")
+    page.goto("/coordination/tableau-de-bord")
+    assert "Chiffres calculés le" in page.locator(".kept-note").inner_text()
+    assert_accessible(page)
+    page.get_by_role("button", name="Recalculer maintenant").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/coordination/tableau-de-bord")
+    assert "Les chiffres viennent d'être recalculés." in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.get_by_role("link", name="Compétences validées").click()
+    page.get_by_role("button", name="Recalculer maintenant").click()
+    page.wait_for_url("**/coordination/tableau-de-bord/competences")
+    assert "Compétences validées" in page.locator("h1").inner_text()
     assert_accessible(page)
