@@ -46,7 +46,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 SESSION_ID = "sid"  # the random identifier of this signed-in session (SignedInSession.token_hash)
 AUTH_AT = "auth_at"  # when the person last proved who they are (epoch seconds)
 SIGNED_IN_AT = "signed_in_at"
-KEPT_ACROSS_SESSIONS = ("lang",)
+KEPT_ACROSS_SESSIONS = {"lang"}
+
+
+def keep_across_sign_in(key: str) -> None:
+    """Keep ``key`` of the browser's session when someone signs in or out here (e.g. the language, or the
+    journal's text kept after a session ended, which its owner's next sign-in publishes)."""
+    KEPT_ACROSS_SESSIONS.add(key)
 
 
 def client_address() -> str:
@@ -198,7 +204,7 @@ def enforce_session_lifetime() -> Any:
     if now - started <= current_app.config["SESSION_MAX_HOURS"] * 3600:
         return None
     end_session("auth.session_expired")
-    if request.endpoint == "static":
-        return None
+    if request.endpoint == "static" or request.method not in ("GET", "HEAD"):
+        return None  # a form goes on to its view's guard, which sends to sign-in (the journal keeps its text)
     flash(_("Votre session a duré trop longtemps : elle est fermée. Connectez-vous à nouveau."), "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))

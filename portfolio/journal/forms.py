@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    HiddenField,
     MultipleFileField,
     RadioField,
     SelectField,
@@ -66,6 +67,8 @@ class EntryForm(FlaskForm):
         _l("Ce que montre la photo"), validators=[Length(max=300)], render_kw={"autocomplete": "off"},
     )
     remove_photos = MultiCheckboxField(_l("Retirer des photos"), coerce=int, validate_choice=False)
+    # Whose text this is, signed: keeps it if it is sent after the session ended (``rescue``).
+    keeper = HiddenField()
 
     def to_input(self) -> EntryInput:
         return EntryInput(

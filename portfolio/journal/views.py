@@ -9,16 +9,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portfolio import navigation, permissions
 from portfolio.auth.models import Role, User
+from portfolio.auth.sessions import keep_across_sign_in
 from portfolio.db import utcnow
 from portfolio.extensions import csrf, db
-from portfolio.journal import services, storage
+from portfolio.journal import rescue, services, storage
 from portfolio.journal.forms import ConfirmForm, EntryForm
 from portfolio.journal.models import EntryStatus, JournalEntry
 from portfolio.journal.photos import PhotoRejected, ProcessedPhoto, process_photo
@@ -30,6 +31,8 @@ from portfolio.uploads import UploadWriteError, upload_failed_message
 bp = Blueprint("journal", __name__, url_prefix="/journal")
 
 bp.record_once(lambda state: storage.init_app(state.app))
+bp.record_once(lambda state: user_logged_in.connect(rescue.publish_pending, state.app))
+keep_across_sign_in(rescue.PENDING)
 bp.record_once(
     lambda state: navigation.register(
         state.app,
@@ -87,8 +90,10 @@ def show(entry_id: int) -> str:
 # --- Writing -------------------------------------------------------------------------------------
 
 
-def _editor_form(entry: JournalEntry | None) -> EntryForm:
-    form = EntryForm()
+def editor_form(entry: JournalEntry | None, owner: User, *, csrf: bool = True) -> EntryForm:
+    """The editor's form for ``owner``'s entry (``None``: a new one), with the choices they may use."""
+    form = EntryForm() if csrf else EntryForm(meta={"csrf": False})
+    form.keeper.data = rescue.keeper_for(owner.id, entry.id if entry else None)
     if request.method == "GET":
         if entry is not None:
             form.title.data = entry.title
@@ -101,7 +106,7 @@ def _editor_form(entry: JournalEntry | None) -> EntryForm:
             form.tags.data = ", ".join(t.tag for t in entry.tags)
         else:
             form.entry_date.data = local_today()
-    workshops = services.sessions_for(db.session, current_user.id)
+    workshops = services.sessions_for(db.session, owner.id)
     none = SelectChoice("", _("— Aucun —"))
     form.session_id.choices = [none] + [  # type: ignore[assignment]
         SelectChoice(str(w.id), f"{format_date(w.starts_at, 'medium')} – {w.module.title}") for w in workshops]
@@ -125,11 +130,11 @@ def _process_uploads(form: EntryForm) -> list[ProcessedPhoto]:
     return processed
 
 
-def _save(form: EntryForm, entry: JournalEntry | None, action: str) -> JournalEntry:
+def save_from_form(form: EntryForm, entry: JournalEntry | None, action: str, owner: User) -> JournalEntry:
     """Save what the form holds. The text is always kept; it is published only if nothing is wrong."""
     photos = _process_uploads(form) if action != "autosave" else []
     publish = action == "publish" and form.require_title() and not form.photos.errors
-    entry = services.save_entry(db.session, current_user, form.to_input(), entry, today=local_today())
+    entry = services.save_entry(db.session, owner, form.to_input(), entry, today=local_today())
     photo_store = storage.photo_storage()
     if action != "autosave":
         services.remove_photos(db.session, photo_store, entry, form.remove_photos.data or [])
@@ -146,10 +151,10 @@ def _save(form: EntryForm, entry: JournalEntry | None, action: str) -> JournalEn
 
 
 def _editor(entry: JournalEntry | None) -> Response | str:
-    form = _editor_form(entry)
+    form = editor_form(entry, current_user)
     if form.validate_on_submit():
         action = request.form.get("action", "draft")
-        entry = _save(form, entry, action)
+        entry = save_from_form(form, entry, action, current_user)
         if not form.errors:
             if entry.status == EntryStatus.PUBLISHED.value:
                 flash(_("Votre texte est publié dans votre journal."), "success")
@@ -164,12 +169,16 @@ def _editor(entry: JournalEntry | None) -> Response | str:
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
+@csrf.exempt  # checked by keeps_unsent_text, which keeps a text sent after the session ended
+@rescue.keeps_unsent_text
 @role_required(Role.BENEFICIARY)
 def new() -> Response | str:
     return _editor(None)
 
 
 @bp.route("/<int:entry_id>/modifier", methods=["GET", "POST"])
+@csrf.exempt  # checked by keeps_unsent_text
+@rescue.keeps_unsent_text
 @role_required(Role.BENEFICIARY)
 def edit(entry_id: int) -> Response | str:
     return _editor(_entry_or_404(entry_id, edit=True))
@@ -177,14 +186,14 @@ def edit(entry_id: int) -> Response | str:
 
 def _api_save(entry: JournalEntry | None) -> tuple[dict[str, Any], int]:
     csrf.protect()
-    form = _editor_form(entry)
+    form = editor_form(entry, current_user)
     action = request.form.get("action", "autosave")
     if action not in ("autosave", "draft", "publish"):
         action = "autosave"
     if not form.validate():
         return {"errors": {k: [str(e) for e in v] for k, v in form.errors.items()},
                 "message": _("Le texte n'a pas pu être enregistré. Corrigez ce qui est signalé.")}, 422
-    entry = _save(form, entry, action)
+    entry = save_from_form(form, entry, action, current_user)
     body = {
         "id": entry.id,
         "status": entry.status,

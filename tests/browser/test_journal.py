@@ -126,6 +126,29 @@ def test_an_expired_session_loses_no_word(page: Any, live_server: Any, autosaved
     assert page.locator(".entry-list").inner_text().count(title) == 1  # published once, no stray draft
 
 
+def test_without_javascript_an_expired_session_loses_no_word(browser: Any, live_server: Any) -> None:
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        start_entry(page, "Écrit sans JavaScript")
+        body(page).fill("Mon téléphone est ancien. Mais j'écris quand même.")
+        end_sessions_of(live_server, "marie.dupont")
+        context.clear_cookies()  # the session expired while the learner was writing
+        page.get_by_role("button", name="Publier").click()
+        page.wait_for_url(re.compile(r"/login\?next="))
+        assert "Votre texte est gardé. Connectez-vous : il sera publié." in page.locator(".flashes").inner_text()
+        page.get_by_label("Identifiant").fill("marie.dupont")
+        page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Se connecter", exact=True).click()
+        page.wait_for_url(re.compile(r"/journal/\d+$"))
+        assert "Votre texte est publié" in page.locator(".flashes").inner_text()
+        assert page.locator("h1").inner_text() == "Écrit sans JavaScript"
+        assert page.locator(".entry-body").inner_text() == "Mon téléphone est ancien. Mais j'écris quand même."
+    finally:
+        context.close()
+
+
 def test_journal_with_the_keyboard_alone(page: Any) -> None:
     sign_in(page, "marie.dupont")
     page.wait_for_url("**/moi")

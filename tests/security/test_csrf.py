@@ -25,6 +25,10 @@ CSRF_EXEMPT: frozenset[str] = frozenset({"api.token", "api.revoke_token"})
 # caller gets 401 so that the page keeps what was typed, a role that may not use them 404, and a
 # signed-in caller without a valid token 400, like every form.
 CHECKS_ITS_OWN_TOKEN: frozenset[str] = frozenset({"journal.api_create", "journal.api_update"})
+# The journal's editor checks the token itself (``portfolio.journal.rescue.keeps_unsent_text``) so that a text
+# sent after the session ended is kept for its owner; without a valid token or keeper it answers 400 like every
+# form (the walk below, and tests/test_journal_rescue.py).
+KEEPS_UNSENT_TEXT: frozenset[str] = frozenset({"journal.new", "journal.edit"})
 # GET endpoints allowed to write (the provider's return signs a person in).
 GET_THAT_WRITES: frozenset[str] = frozenset({"sso.callback"})
 
@@ -33,7 +37,7 @@ def test_csrf_protection_covers_every_view(app: Flask) -> None:
     assert app.config.get("WTF_CSRF_ENABLED", True)
     assert set(app.config.get("WTF_CSRF_METHODS", {"POST", "PUT", "PATCH", "DELETE"})) >= {
         "POST", "PUT", "PATCH", "DELETE"}
-    as_views = {f"portfolio.{e.split('.')[0]}.views.{e.split('.')[1]}" for e in CHECKS_ITS_OWN_TOKEN | CSRF_EXEMPT}
+    as_views = {f"portfolio.{e.split('.')[0]}.views.{e.split('.')[1]}" for e in CHECKS_ITS_OWN_TOKEN | CSRF_EXEMPT | KEEPS_UNSENT_TEXT}
     assert set(csrf._exempt_views) <= as_views and not csrf._exempt_blueprints
     # That they do check it is proved by the walk below (a signed-in learner without a token gets 400).
 
