@@ -141,9 +141,36 @@ def _check_people_kept(connection: sa.Connection, tables: Tables) -> None:
     assert connection.scalar(sa.select(sa.func.count()).select_from(tables["membership"])) == 1
 
 
+def _seed_consents(connection: sa.Connection, tables: Tables) -> None:
+    """Before 0003: a consent the owner withdrew online (with its audit event), one replaced by a newer
+    consent (no event), one holding."""
+    _seed_people(connection, tables)
+    naive = NOW.replace(tzinfo=None)
+    connection.execute(sa.insert(tables["consent"]), [
+        {"id": consent_id, "owner_id": 11, "organisation_id": 7, "scope": "competences", "starts_at": naive,
+         "ends_at": naive + dt.timedelta(days=180), "revoked_at": revoked, "method": "online",
+         "recorded_by_id": None, "text_hash": "0" * 64, "text_version": "1", "text_language": "fr",
+         "created_at": naive}
+        for consent_id, revoked in ((1, naive), (2, naive), (3, None))])
+    connection.execute(sa.insert(tables["audit_event"]), [{
+        "id": 2, "created_at": naive, "actor_id": 11, "actor_name": "Irène Pons", "organisation_id": 7,
+        "organisation_name": "EPM de Souillac", "action": "consent.revoked", "target_type": "consent",
+        "target_id": "1", "subject_user_id": 11, "details": {}, "ip": ""}])
+
+
+def _check_withdrawals_told_apart(connection: sa.Connection, tables: Tables) -> None:
+    consent = tables["consent"]
+    rows = connection.execute(sa.select(consent.c.id, consent.c.revoked_method, consent.c.revoked_by_id)
+                              .order_by(consent.c.id)).all()
+    assert [tuple(r) for r in rows] == [(1, "online", None), (2, None, None), (3, None, None)]
+
+
 DATA_MIGRATIONS = [
     # Proves the harness on the initial migration: rows written at 0001 survive every later migration.
     DataMigrationCase("rows-written-at-0001-reach-head", "0001_initial", _seed_people, _check_people_kept),
+    # 0003: the withdrawals made before it are marked online (the only way there was), from the audit log.
+    DataMigrationCase("0003-marks-earlier-withdrawals-online", "0002_kept_figures", _seed_consents,
+                      _check_withdrawals_told_apart),
 ]
 
 

@@ -94,7 +94,8 @@ def person_everywhere(session: Session, storage: FolderStorage) -> dict[str, Any
     session.execute(sa.insert(Base.metadata.tables["assessment_evidence"]).values(
         assessment_id=assessment.id, entry_id=entry.id))
     consent = Consent(owner_id=person.id, organisation_id=epm.id, scope="journal", recorded_by_id=person.id,
-                      ends_at=NOW + dt.timedelta(days=30), text_hash="a" * 64, method="paper")
+                      ends_at=NOW + dt.timedelta(days=30), text_hash="a" * 64, method="paper",
+                      revoked_by_id=person.id, revoked_method="paper", revoked_at=NOW)
     submission = Submission(owner_id=person.id, organisation_id=epm.id, snapshot={"entries": [entry.id]},
                             decided_by_id=person.id)
     session.add_all([consent, submission])

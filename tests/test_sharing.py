@@ -181,7 +181,9 @@ def test_grant_read_revoke_and_the_partner_is_refused_on_the_very_next_request(
         assert partner.get(url).status_code == 404, url  # the very next request
     assert "Consentante" not in partner.get("/partenaires").get_data(as_text=True)
     mine = client.get("/moi/partage").get_data(as_text=True)
-    assert "retiré le" in mine
+    assert "retiré le" in mine and "sur papier" not in mine
+    db_session.refresh(row)
+    assert (row.revoked_method, row.revoked_by_id) == (ConsentMethod.ONLINE, None)
 
 
 def test_granting_asks_who_you_are_after_a_while(app: Flask, client: Any, login_as: Any, db_session: Session) -> None:
@@ -277,6 +279,54 @@ def test_an_animator_records_a_paper_consent_for_a_learner_of_their_epm(
     assert signed.status_code == 302
     row = db_session.scalars(sa.select(Consent).where(Consent.owner_id == learner.id)).one()
     assert (row.method, row.recorded_by_id, row.organisation_id) == (ConsentMethod.PAPER, animator.id, aformac.id)
+
+
+def test_an_animator_records_a_withdrawal_signed_on_paper(client: Any, login_as: Any, db_session: Session) -> None:
+    animator = login_as(Role.ANIMATOR, first_name="Paul", last_name="Animateur")
+    epm = animator.memberships[0].organisation
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    factories.enrolment(db_session, factories.ticket(db_session), epm, learner)
+    stranger = factories.user(db_session, Role.BENEFICIARY)
+    greta = factories.organisation(db_session, OrgKind.TRAINING_BODY, name="GRETA Lot")
+    aformac = factories.organisation(db_session, OrgKind.TRAINING_BODY, name="AFORMAC Figeac")
+    to_greta = consent(db_session, learner, greta.id, "journal")
+    to_aformac = consent(db_session, learner, aformac.id)
+    ended = consent(db_session, learner, factories.organisation(db_session, OrgKind.EPM).id,
+                    revoked_at=NOW - dt.timedelta(hours=1))
+    strangers = consent(db_session, stranger, greta.id)
+    db_session.commit()
+    assert client.get(f"/epm/apprenants/{stranger.id}/retrait-papier").status_code == 404
+    url = f"/epm/apprenants/{learner.id}/retrait-papier"
+    assert url in client.get(f"/epm/apprenants/{learner.id}/competences").get_data(as_text=True)
+    page = client.get(url).get_data(as_text=True)
+    assert "GRETA Lot" in page and "AFORMAC Figeac" in page
+    assert f'value="{ended.id}"' not in page and f'value="{strangers.id}"' not in page
+
+    unsigned = client.post_form(url, {"consent_id": to_greta.id})
+    assert unsigned.status_code == 400 and "Cochez la case quand la personne a signé son retrait." in (
+        unsigned.get_data(as_text=True))
+    for not_holding in (ended.id, strangers.id, "x"):
+        refused = client.post_form(url, {"consent_id": not_holding, "signed": "y"})
+        assert refused.status_code == 400, not_holding
+    db_session.expire_all()
+    assert [c.revoked_at for c in (to_greta, to_aformac, strangers)] == [None, None, None]
+
+    done = client.post_form(url, {"consent_id": to_greta.id, "signed": "y"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/epm/apprenants/{learner.id}/competences")
+    db_session.expire_all()
+    assert (to_greta.revoked_method, to_greta.revoked_by_id) == (ConsentMethod.PAPER, animator.id)
+    assert to_greta.revoked_at is not None and to_aformac.revoked_at is None
+    assert services.valid_consent(db_session, learner.id, [greta.id], "competences", factories.NOW) is None
+    event = db_session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "consent.revoked")).one()
+    assert (event.actor_id, event.subject_user_id, event.details) == (animator.id, learner.id, {"method": "paper"})
+    assert "Le retrait sur papier de" in client.get(done.headers["Location"]).get_data(as_text=True)
+    again = client.post_form(url, {"consent_id": to_greta.id, "signed": "y"})  # sent twice: said plainly
+    assert again.status_code == 400 and "Cet accord ne tient plus" in again.get_data(as_text=True)
+
+    client.post_form("/logout")
+    login_as(user=learner)
+    mine = client.get("/moi/partage").get_data(as_text=True)
+    assert "retrait signé sur papier, noté par Paul Animateur" in mine
 
 
 def test_a_learner_cannot_revoke_someone_elses_consent(client: Any, login_as: Any, db_session: Session) -> None:

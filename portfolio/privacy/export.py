@@ -168,7 +168,8 @@ def collect(session: Session, user: User, now: dt.datetime | None = None) -> dic
         "consents": [
             {"id": c.id, "organisation": c.organisation.name, "scope": c.scope, "method": c.method,
              "starts_at": _iso(c.starts_at), "ends_at": _iso(c.ends_at), "revoked_at": _iso(c.revoked_at),
-             "text_hash": c.text_hash, "created_at": _iso(c.created_at)} for c in consents
+             "revoked_method": c.revoked_method, "text_hash": c.text_hash, "text_version": c.text_version,
+             "text_language": c.text_language, "created_at": _iso(c.created_at)} for c in consents
         ],
         "submissions": [
             {"id": s.id, "organisation": s.organisation.name, "status": s.status, "sent_at": _iso(s.sent_at),

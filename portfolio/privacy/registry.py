@@ -56,6 +56,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("attendance", "recorded_by_id", MENTIONS, OnDelete.DETACH, "attendance the person recorded"),
     Reference("ticket", "issued_by_id", MENTIONS, OnDelete.DETACH, "tickets the person issued"),
     Reference("consent", "recorded_by_id", MENTIONS, OnDelete.DETACH, "paper consents the person recorded"),
+    Reference("consent", "revoked_by_id", MENTIONS, OnDelete.DETACH, "paper withdrawals the person recorded"),
     Reference("submission", "decided_by_id", MENTIONS, OnDelete.DETACH, "decisions the person took"),
     Reference("login_card", "printed_by_id", MENTIONS, OnDelete.DETACH, "login cards the person printed"),
     Reference("sign_in_invitation", "created_by_id", MENTIONS, OnDelete.DETACH, "invitations the person created"),

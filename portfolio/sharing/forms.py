@@ -42,6 +42,15 @@ class PaperConsentForm(ConsentForm):
     signed = BooleanField(_l("La personne a signé ce texte sur papier. Je garde le papier à l'EPM."))
 
 
+class PaperWithdrawalForm(FlaskForm):
+    """The animator records a withdrawal the person signed on paper: which consent, and that it is signed."""
+
+    consent_id = RadioField(_l("Quel accord la personne retire-t-elle ?"), coerce=int, validate_choice=False,
+                            validators=[InputRequired(_l("Choisissez l'accord que la personne retire."))])
+    signed = BooleanField(_l("La personne a signé son retrait sur papier. Je garde le papier à l'EPM."),
+                          validators=[DataRequired(_l("Cochez la case quand la personne a signé son retrait."))])
+
+
 class ActionForm(FlaskForm):
     """A button that changes something (revoke, withdraw, judge): the CSRF token only."""
 

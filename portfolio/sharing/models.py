@@ -35,6 +35,7 @@ class Consent(Base):
     __table_args__ = (
         check_in("scope", [s.value for s in ConsentScope], "scope"),
         check_in("method", [m.value for m in ConsentMethod], "method"),
+        check_in("revoked_method", [m.value for m in ConsentMethod], "revoked_method"),
         sa.Index("ix_consent_org_owner", "organisation_id", "owner_id"),
     )
 
@@ -45,6 +46,10 @@ class Consent(Base):
     starts_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ends_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    # How the owner withdrew it: online (themselves) or on paper (recorded by an animator, ``revoked_by``);
+    # empty when it ended otherwise (replaced by a new consent to the same organisation, account deleted).
+    revoked_method: Mapped[str | None] = mapped_column(sa.String(10))
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     method: Mapped[str] = mapped_column(sa.String(10), default=ConsentMethod.ONLINE.value)
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     # The SHA-256 of the exact text the owner agreed to, the version of that text and its language
@@ -57,6 +62,7 @@ class Consent(Base):
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="raise")
     organisation: Mapped[Organisation] = relationship(lazy="raise")
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id], lazy="raise")
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id], lazy="raise")
 
     def is_valid(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.starts_at <= now < self.ends_at

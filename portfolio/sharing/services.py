@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, contains_eager, joinedload, lazyload
 
 from portfolio.audit import services as audit
 from portfolio.audit.models import AuditEvent
@@ -228,22 +228,35 @@ def grant_consent(session: Session, draft: ConsentDraft, *, shown_hash: str, by:
     return consent
 
 
-def revoke_consent(session: Session, consent: Consent, by: User, now: dt.datetime, ip: str = "") -> bool:
-    """Revoke now; False if it was not holding any more (already revoked or ended)."""
+def revoke_consent(session: Session, consent: Consent, by: User, now: dt.datetime, ip: str = "",
+                   method: ConsentMethod = ConsentMethod.ONLINE) -> bool:
+    """Revoke now; False if it was not holding any more (already revoked or ended). ``method``: the owner
+    online, or on paper (``by`` is then the animator who records the signed withdrawal)."""
     if consent_state(consent, now) not in ("valid", "future"):
         return False
     consent.revoked_at = now
+    consent.revoked_method = method.value
+    consent.revoked_by_id = by.id if method is ConsentMethod.PAPER else None
     session.flush()
     audit.record(session, "consent.revoked", actor=by, organisation=consent.organisation, target_type="consent",
-                 target_id=consent.id, subject_user_id=consent.owner_id, ip=ip)
+                 target_id=consent.id, subject_user_id=consent.owner_id, ip=ip, details={"method": method.value})
     return True
+
+
+def holding_consents(session: Session, owner_id: int, now: dt.datetime) -> list[Consent]:
+    """The person's consents that hold now or will (the ones a withdrawal can end), by organisation."""
+    return list(session.scalars(
+        sa.select(Consent).join(Consent.organisation).options(contains_eager(Consent.organisation))
+        .where(Consent.owner_id == owner_id, Consent.revoked_at.is_(None), Consent.ends_at > now)
+        .order_by(Organisation.name, Consent.id)))
 
 
 def consents_of(session: Session, owner_id: int) -> list[Consent]:
     """Every consent the person gave, newest first, with organisation and recorder loaded."""
     return list(session.scalars(
         sa.select(Consent).where(Consent.owner_id == owner_id)
-        .options(joinedload(Consent.organisation), joinedload(Consent.recorded_by).lazyload(User.memberships))
+        .options(joinedload(Consent.organisation), joinedload(Consent.recorded_by).lazyload(User.memberships),
+                 joinedload(Consent.revoked_by).lazyload(User.memberships))
         .order_by(Consent.created_at.desc(), Consent.id.desc())))
 
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from competences import services as competences
 from competences.models import Level
@@ -28,6 +29,7 @@ from portfolio.sharing.forms import (
     ConsentForm,
     DecisionForm,
     PaperConsentForm,
+    PaperWithdrawalForm,
     SendForm,
     organisation_choices,
 )
@@ -165,6 +167,34 @@ def paper_consent(learner_id: int) -> Response | str | tuple[str, int]:
                 return redirect(url_for("assessment.learner", learner_id=learner.id))
     page = render_template("sharing/paper.html", form=form, step=step, draft=draft, learner=learner,
                            last_day=services.last_day, hints=services.SCOPE_HINTS)
+    return (page, 400) if form.errors else page
+
+
+@bp.route("/epm/apprenants/<int:learner_id>/retrait-papier", methods=["GET", "POST"])
+@role_required(Role.ANIMATOR)
+def paper_withdrawal(learner_id: int) -> Response | str | tuple[str, int]:
+    """The person withdrew a consent on paper: the animator records it; it holds from the next request."""
+    learner = db.session.get(User, learner_id)
+    if learner is None or not permissions.can_record_paper_consent(current_user, learner_id):
+        abort(404)
+    now = utcnow()
+    holding = {c.id: c for c in services.holding_consents(db.session, learner.id, now)}
+    form = PaperWithdrawalForm()
+    form.consent_id.choices = [  # type: ignore[assignment]
+        SelectChoice(c.id, _("%(org)s — peut lire : %(what)s — jusqu'au %(date)s", org=c.organisation.name,
+                               what=services.SCOPE_LABELS[c.scope],
+                               date=format_date(services.last_day(c.ends_at), "long")))
+        for c in holding.values()]
+    if form.validate_on_submit():
+        consent = holding.get(form.consent_id.data)
+        if consent is None:  # withdrawn or ended since the page was shown
+            form.consent_id.errors = [_("Cet accord ne tient plus : il est déjà retiré ou terminé.")]
+        else:
+            services.revoke_consent(db.session, consent, current_user, now, ip=_ip(), method=ConsentMethod.PAPER)
+            flash(_("Le retrait sur papier de %(name)s est enregistré : %(org)s ne peut plus lire son portfolio.",
+                    name=learner.display_name, org=consent.organisation.name), "success")
+            return redirect(url_for("assessment.learner", learner_id=learner.id))
+    page = render_template("sharing/paper_withdrawal.html", form=form, learner=learner, holding=holding)
     return (page, 400) if form.errors else page
 
 

@@ -114,3 +114,42 @@ def test_the_assessor_decides_and_the_code_is_verified(page: Any, partner: Any) 
     assert_accessible(page)
     page.goto("/verifier/TN-2222-3333")
     expect(page.get_by_role("heading", name="Code inconnu")).to_be_visible()
+
+
+@pytest.mark.expected_console_errors(r"status of 400")  # the form sent without its box ticked answers 400
+def test_an_animator_records_a_paper_consent_then_its_paper_withdrawal(page: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    from portfolio.auth.services import find_user
+    from portfolio.extensions import db
+
+    with live_server.app.app_context():
+        paul = find_user(db.session, "paul.fabre")
+        assert paul is not None
+        paul_id = paul.id
+    sign_in(page, "animateur.cahors")
+    page.wait_for_url("**/epm")
+    page.goto(f"/epm/apprenants/{paul_id}/competences")
+    page.get_by_role("link", name="Enregistrer un accord sur papier").click()
+    page.get_by_label("Quel organisme peut lire ?").select_option(label="GRETA Quercy-Rouergue")
+    page.get_by_label("Mes compétences", exact=True).check()
+    page.get_by_role("button", name="Lire le texte de l'accord").click()
+    assert_accessible(page)
+    page.get_by_label("La personne a signé ce texte sur papier").check()
+    page.get_by_role("button", name="Enregistrer l'accord signé").click()
+    expect(page.get_by_text("L'accord sur papier de Paul Fabre est enregistré.")).to_be_visible()
+
+    page.get_by_role("link", name="Enregistrer un retrait sur papier").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Retrait sur papier de Paul Fabre")
+    assert_accessible(page)
+    page.get_by_role("radio", name=re.compile(r"GRETA Quercy-Rouergue")).check()
+    page.get_by_role("button", name="Enregistrer le retrait signé").click()  # the box is not ticked yet
+    expect(page.get_by_role("alert")).to_contain_text("Cochez la case quand la personne a signé son retrait.")
+    assert_accessible(page)
+    page.get_by_role("radio", name=re.compile(r"GRETA Quercy-Rouergue")).check()
+    page.get_by_label("La personne a signé son retrait sur papier").check()
+    page.get_by_role("button", name="Enregistrer le retrait signé").click()
+    expect(page.get_by_text("Le retrait sur papier de Paul Fabre est enregistré : GRETA Quercy-Rouergue ne peut "
+                            "plus lire son portfolio.")).to_be_visible()
+    page.get_by_role("link", name="Enregistrer un retrait sur papier").click()
+    expect(page.get_by_role("radio", name=re.compile(r"GRETA Quercy-Rouergue"))).to_have_count(0)
