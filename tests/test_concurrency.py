@@ -135,3 +135,43 @@ def test_the_cap_holds_when_workshops_are_marked_at_once(committed_app: Flask) -
         used = tickets.ledger(db.session, [ticket_id])[ticket_id]
         assert used == tickets.Ledger(10, 1200)
         assert db.session.get(Ticket, ticket_id).status == "completed"
+
+
+def test_a_visit_during_a_computation_of_the_dashboard_gets_the_previous_figures(committed_app: Flask) -> None:
+    """The kept figures' row is locked while they are computed (``FOR UPDATE SKIP LOCKED``): a second visit
+    meanwhile is not blocked and does not compute them too; it gets the previous figures and their date."""
+    from sqlalchemy.orm import Session
+
+    from portfolio.stats import kept
+
+    engine = db.state(committed_app).engine
+    now = dt.datetime(2026, 11, 29, 11, 0, tzinfo=dt.UTC)
+    before = now - dt.timedelta(minutes=10)  # stale: the next visit computes them again
+    with Session(engine) as setup:
+        kept.store(setup, "race-probe", before, {"n": 1})
+        setup.commit()
+    seen: list[kept.Kept[dict[str, int]]] = []
+    computed: list[str] = []
+
+    def second_visit_computes() -> dict[str, int]:
+        computed.append("second")
+        return {"n": 3}
+
+    def first_visit_computes() -> dict[str, int]:
+        computed.append("first")
+        with Session(engine) as other:  # another request, on its own connection, while the first computes
+            other.execute(sa.text("SET LOCAL lock_timeout = '2s'"))  # blocked instead of skipping: fails
+            seen.append(kept.figures(other, "race-probe", now, 300, second_visit_computes, dict, dict))
+            other.commit()
+        return {"n": 2}
+
+    with Session(engine) as first:
+        result = kept.figures(first, "race-probe", now, 300, first_visit_computes, dict, dict)
+        first.commit()
+    assert computed == ["first"]
+    assert (seen[0].value, seen[0].computed_at) == ({"n": 1}, before)
+    assert (result.value, result.computed_at) == ({"n": 2}, now)
+    with Session(engine) as later:
+        after = kept.figures(later, "race-probe", now + dt.timedelta(seconds=1), 300, second_visit_computes,
+                             dict, dict)
+    assert after.value == {"n": 2} and computed == ["first"]
