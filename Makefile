@@ -62,7 +62,7 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/python -m pip install --quiet ruff==0.17.6
 	$(BIN)/ruff check .
 
 clean:

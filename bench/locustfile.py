@@ -1,7 +1,8 @@
 """Locust users for the national-scale load test; run by ``bench/load.py`` (read its docstring first).
 
 Each user signs in once (a real account of ``ticketnet demo --scale``), then asks for one key page again and
-again, with a pause or none (``TICKETNET_BENCH_THINK``): ``bench/load.py`` runs one page at a time (``--tags``), so that each page's throughput
+again, with a pause or none (``TICKETNET_BENCH_THINK``): ``bench/load.py`` runs one page at a time
+(``--tags``), so that each page's throughput
 and latency are measured on their own, beside ``/healthz`` measured the same way.
 
 The accounts come from a JSON file that ``bench/load.py`` writes (``TICKETNET_BENCH_ACCOUNTS``): learners,
@@ -19,7 +20,8 @@ from typing import Any
 
 from locust import HttpUser, between, constant, events, tag, task
 
-ACCOUNTS: dict[str, Any] = json.loads(open(os.environ["TICKETNET_BENCH_ACCOUNTS"], encoding="utf-8").read())
+with open(os.environ["TICKETNET_BENCH_ACCOUNTS"], encoding="utf-8") as _accounts:
+    ACCOUNTS: dict[str, Any] = json.load(_accounts)
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 CELL = re.compile(r'name="level-(\d+)-(\d+)"')

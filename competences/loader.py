@@ -164,7 +164,9 @@ def load_mapping(session: Session, path: Path) -> LoadResult:
 
     codes = {
         framework_id: dict(
-            session.execute(sa.select(Competence.code, Competence.id).where(Competence.framework_id == framework_id)).all()
+            session.execute(
+                sa.select(Competence.code, Competence.id).where(Competence.framework_id == framework_id)
+            ).all()
         )
         for framework_id in (source.id, target.id)
     }

@@ -126,8 +126,9 @@ def demo_command(password: str | None, scale: int, seed: int, as_json: bool) -> 
                 click.echo(f"Jeu --scale de graine {seed} déjà présent : rien n'a changé.")
             else:
                 total = sum(report.rows.values())
+                per_table = ", ".join(f"{k} {v}" for k, v in report.rows.items())
                 click.echo(f"{report.learners} apprenants dans {report.epms} EPM : {total} lignes en "
-                           f"{time.monotonic() - started:.1f} s ({', '.join(f'{k} {v}' for k, v in report.rows.items())})")
+                           f"{time.monotonic() - started:.1f} s ({per_table})")
                 click.echo(f"Comptes apprenant.s{seed}.N et animateur.s{seed}.N, mot de passe : {scale_password}")
     if as_json:
         click.echo(json.dumps([a.as_dict() for a in accounts], ensure_ascii=False, indent=2))

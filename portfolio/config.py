@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "TICKETNET_"
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 
 
 class ConfigurationError(RuntimeError):
@@ -28,7 +28,7 @@ KNOWN_WEAK_SECRETS = frozenset({
 })
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT_CHARACTERS = 12
-GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105 (a command)
 
 
 def instance_path() -> Path:
@@ -175,7 +175,8 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
     if production:
         plain = [name for name, p in config["OIDC_PROVIDERS"].items() if not p["discovery_url"].startswith("https://")]
         if plain:
-            raise ConfigurationError(f"{ENV_PREFIX}OIDC_{plain[0].upper()}_DISCOVERY_URL must use https:// in production")
+            raise ConfigurationError(
+                f"{ENV_PREFIX}OIDC_{plain[0].upper()}_DISCOVERY_URL must use https:// in production")
 
     if production:
         problems = production_problems(config) if enforce else []

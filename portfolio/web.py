@@ -9,7 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask, current_app, g, render_template, request, url_for
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError

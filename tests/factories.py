@@ -22,7 +22,7 @@ from portfolio.tickets.models import Ticket, TicketStatus
 from portfolio.tickets.reference import make_reference
 from portfolio.timeutil import add_months
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 PASSWORD = "une phrase de passe pour les tests"
 # Hashed once, with the cheapest argon2id parameters (the test configuration's profile).
 PASSWORD_HASH = _hasher("cheapest").hash(PASSWORD)
@@ -228,6 +228,6 @@ def readable_journal_for(session: Session, reader: User, role: Role) -> tuple[Us
         enrolment(session, ticket(session), org, learner)
         return learner, journal_entry(session, learner, visibility=Visibility.EPM.value)
     session.add(Consent(owner_id=learner.id, organisation_id=org.id, scope=ConsentScope.JOURNAL.value,
-                        ends_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30), text_hash="0" * 64))
+                        ends_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30), text_hash="0" * 64))
     session.flush()
     return learner, journal_entry(session, learner, visibility=Visibility.CONSENTED.value)

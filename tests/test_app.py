@@ -24,7 +24,8 @@ def test_production_mode_requires_a_secret_key(tmp_path: Path, monkeypatch: pyte
     assert not (tmp_path / SECRET_KEY_FILE).exists()
 
 
-def test_development_secret_key_is_generated_once_into_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_development_secret_key_is_generated_once_into_instance(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TICKETNET_SECRET_KEY", raising=False)
     first = create_app({"INSTANCE_PATH": str(tmp_path)})
     key_file = tmp_path / SECRET_KEY_FILE
@@ -51,8 +52,8 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path: Path, monke
 
 
 def test_production_cookies_are_secure(tmp_path: Path) -> None:
-    app = create_app({"ENV": "production", "SECRET_KEY": "Zq8-vL2xT0pR5wK9mN3bY7cH1dF6gJ4s", "INSTANCE_PATH": str(tmp_path),
-                      "DATABASE_URL": "postgresql+psycopg://ticketnet@db.invalid/ticketnet"})
+    app = create_app({"ENV": "production", "SECRET_KEY": "Zq8-vL2xT0pR5wK9mN3bY7cH1dF6gJ4s",
+                      "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "postgresql+psycopg://ticketnet@db.invalid/ticketnet"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 

@@ -22,7 +22,7 @@ from portfolio.enrolment.models import AttendanceStatus, PositioningInterview, W
 from portfolio.orgs.models import OrgKind
 from tests import factories
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 @dataclass

@@ -100,7 +100,7 @@ def _add_rows_the_demo_lacks(app: Flask) -> None:
     (root / "a1" / ".b4d.jpg.1a2b3c4d.part").write_bytes(b"being written: not in the backup")
 
 
-EXPORTED_AT = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.timezone.utc)
+EXPORTED_AT = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 
 def learner_exports(app: Flask) -> dict[str, dict[str, bytes]]:

@@ -18,7 +18,7 @@ from portfolio.journal.models import JournalEntry
 from portfolio.orgs.models import OrgKind
 from tests import factories
 
-T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 A, C, N = Level.ACQUIRED, Level.IN_PROGRESS, Level.NOT_YET
 
 

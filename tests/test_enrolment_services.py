@@ -23,7 +23,7 @@ from portfolio.timeutil import LOCAL_TZ
 from tests import factories
 
 TODAY = dt.date(2026, 3, 15)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(day: int, hour: int = 9, month: int = 3) -> dt.datetime:

@@ -15,7 +15,7 @@ from portfolio.tickets.models import TicketStatus
 from portfolio.timeutil import LOCAL_TZ
 from tests import factories
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 def learner_with_history(session: Session, sessions_attended: int = 3, upcoming: int = 2) -> tuple[Any, Any]:
@@ -108,9 +108,9 @@ def test_animator_home_lists_upcoming_workshops_with_bookings(client: Any, login
 def test_the_workshop_in_progress_stays_on_the_animator_home(db_session: Session) -> None:
     epm = factories.organisation(db_session, OrgKind.EPM)
     morning = dt.datetime(2026, 3, 10, 9, 0, tzinfo=LOCAL_TZ)
-    started = factories.workshop(db_session, epm, morning.astimezone(dt.timezone.utc))
-    factories.workshop(db_session, epm, (morning - dt.timedelta(days=1)).astimezone(dt.timezone.utc))  # yesterday
-    now = (morning + dt.timedelta(hours=1)).astimezone(dt.timezone.utc)
+    started = factories.workshop(db_session, epm, morning.astimezone(dt.UTC))
+    factories.workshop(db_session, epm, (morning - dt.timedelta(days=1)).astimezone(dt.UTC))  # yesterday
+    now = (morning + dt.timedelta(hours=1)).astimezone(dt.UTC)
     summary = services.epm_summaries(db_session, [epm], now)[0]
     assert [w.id for w, _ in summary.upcoming] == [started.id]
 

@@ -24,7 +24,7 @@ from portfolio.sharing.models import Consent, ConsentScope
 from tests import factories
 from tests.test_photos import phone_photo
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture

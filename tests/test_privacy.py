@@ -41,7 +41,7 @@ from portfolio.sso.models import ExternalIdentity, SignInInvitation
 from portfolio.tickets.models import Ticket
 from tests import factories
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 SCHEMA = json.loads((PROJECT_DIR / "docs" / "portfolio.schema.json").read_text())
 NS = {"a": export.ATOM, "rdf": export.RDF, "leap2": export.LEAP2}
 

@@ -17,7 +17,7 @@ from portfolio.journal.storage import FolderStorage
 from portfolio.showcase import services
 from tests import factories
 
-T0 = dt.datetime(2024, 3, 1, 10, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 3, 1, 10, tzinfo=dt.UTC)
 
 
 def competences(session: Session, n: int) -> list[Competence]:

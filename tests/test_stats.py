@@ -25,7 +25,7 @@ from portfolio.tickets.models import TicketStatus
 from tests import factories
 
 TODAY = dt.date(2026, 6, 15)
-NOW = dt.datetime(2026, 6, 15, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 6, 15, 12, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def request_ctx(app: Any) -> Any:
 
 
 def at(day: str, hour: int = 9, minute: int = 0) -> dt.datetime:
-    return dt.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=dt.timezone.utc)
+    return dt.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -137,7 +137,7 @@ def test_periods_months_and_quarters(request_ctx: None) -> None:
     assert (q4.code, q4.start, q4.end) == ("2025-Q4", dt.date(2025, 10, 1), dt.date(2026, 1, 1))
     assert parse_period("2026-T2").code == "2026-Q2"
     # Local midnight, in UTC: 1 March 2025 00:00 in Paris is 28 February 23:00 UTC.
-    assert march.start_utc == dt.datetime(2025, 2, 28, 23, tzinfo=dt.timezone.utc)
+    assert march.start_utc == dt.datetime(2025, 2, 28, 23, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("text", ["", "2025", "2025-13", "2025-Q5", "25-03", "2025-3", "mars 2025"])

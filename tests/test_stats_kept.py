@@ -21,7 +21,7 @@ from portfolio.timeutil import LOCAL_TZ
 from tests import factories
 from tests.test_stats_views import learners
 
-NOW = dt.datetime(2026, 11, 29, 11, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 29, 11, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_old_figures_another_day_or_a_refresh_are_computed_again(db_session: Ses
     keep(db_session, compute, NOW)
     compute.value = 2
     assert keep(db_session, compute, NOW + dt.timedelta(seconds=300)).value == 2  # too old
-    midnight = dt.datetime(2026, 11, 30, 0, 0, 30, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+    midnight = dt.datetime(2026, 11, 30, 0, 0, 30, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
     keep(db_session, compute, midnight - dt.timedelta(minutes=1))
     compute.value = 3
     assert keep(db_session, compute, midnight).value == 3  # a new day: statuses may have changed
@@ -129,7 +129,8 @@ def test_the_refresh_command(runner: Any, db_session: Session, app: Flask) -> No
     assert "recalculés" in result.output
     assert db_session.get(KeptFigures, "dashboard").payload["overall"]["counts"]
     assert db_session.get(KeptFigures, "competences") is not None
-    assert db_session.get(KeptFigures, "dashboard-page").payload["hidden"] == {"by_prescriber": 0, "by_epm": 0, "by_public": 0}
+    hidden = db_session.get(KeptFigures, "dashboard-page").payload["hidden"]
+    assert hidden == {"by_prescriber": 0, "by_epm": 0, "by_public": 0}
     app.config["DASHBOARD_MAX_AGE_SECONDS"] = 0
     assert "rien à garder" in runner.invoke(args=["stats", "refresh"]).output
 

@@ -18,7 +18,7 @@ from portfolio.timeutil import local_today
 from tests import factories
 from tests.conftest import app_overrides
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(hour=10, minute=0, second=0, microsecond=0)
+NOW = dt.datetime.now(dt.UTC).replace(hour=10, minute=0, second=0, microsecond=0)
 PERIOD = f"{NOW:%Y-%m}"
 
 

@@ -98,7 +98,7 @@ def test_cancel_only_an_unused_ticket(db_session: Session) -> None:
     assert unused.effective_status(TODAY) is TicketStatus.CANCELLED and unused.cancelled_at is not None
     epm = factories.epm(db_session)
     enrolment = factories.enrolment(db_session, used, epm)
-    workshop = factories.workshop(db_session, epm, dt.datetime(2026, 3, 16, 9, tzinfo=dt.timezone.utc))
+    workshop = factories.workshop(db_session, epm, dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC))
     factories.attend(db_session, workshop, enrolment, AttendanceStatus.PRESENT)
     with pytest.raises(TicketRefused, match="déjà servi"):
         tickets.cancel_ticket(db_session, used, TODAY)
@@ -127,7 +127,7 @@ def test_list_tickets_filters_and_counts_hours(db_session: Session) -> None:
     epm = factories.epm(db_session)
     enrolment = factories.enrolment(db_session, a, epm)
     for day in (1, 8):
-        workshop = factories.workshop(db_session, epm, dt.datetime(2026, 4, day, 9, tzinfo=dt.timezone.utc))
+        workshop = factories.workshop(db_session, epm, dt.datetime(2026, 4, day, 9, tzinfo=dt.UTC))
         factories.attend(db_session, workshop, enrolment, AttendanceStatus.PRESENT)
     total, rows = tickets.list_tickets(db_session, TODAY, prescriber_ids=[mine.id])
     assert total == 2 and {r.ticket.last_name for r in rows} == {"Alpha", "Bravo"}

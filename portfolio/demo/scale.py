@@ -36,8 +36,7 @@ from portfolio.enrolment.models import (
 )
 from portfolio.journal.models import EntryStatus, JournalEntry, Visibility
 from portfolio.markdown import render_markdown
-from portfolio.orgs.models import Organisation, OrgKind
-from portfolio.orgs.models import epm_module_offer
+from portfolio.orgs.models import Organisation, OrgKind, epm_module_offer
 from portfolio.tickets.models import Ticket, TicketStatus
 from portfolio.tickets.reference import make_reference
 from portfolio.timeutil import LOCAL_TZ, add_months
@@ -56,7 +55,8 @@ LAST_NAMES = ("Martin Bernard Delmas Lacombe Vidal Pons Roques Lafon Carrière F
 COMMUNES = ("Cahors Figeac Gourdon Souillac Gramat Saint-Céré Prayssac Puy-l'Évêque Lalbenque Biars-sur-Cère "
             "Bretenoux Castelnau-Montratier Luzech Martel Lacapelle-Marival Labastide-Murat").split()
 ENTRY_TEXTS = (
-    ("Ce que j'ai appris", "Aujourd'hui j'ai appris à **enregistrer** un fichier.\n\n- ouvrir\n- modifier\n- enregistrer"),
+    ("Ce que j'ai appris",
+     "Aujourd'hui j'ai appris à **enregistrer** un fichier.\n\n- ouvrir\n- modifier\n- enregistrer"),
     ("Mon courriel", "J'ai envoyé mon premier courriel à ma famille. C'était *facile* avec l'aide de l'animateur."),
     ("Recherche", "J'ai cherché les horaires du marché sur [le site de la mairie](https://www.lot.fr)."),
     ("Photos", "J'ai rangé mes photos dans des dossiers : Famille, Jardin, Vacances."),
@@ -165,7 +165,7 @@ def add_scale(
 
 
 def _utc(day: dt.date, hour: int = 10) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
 
 
 def _cohort(
@@ -320,6 +320,6 @@ def _reset_sequences(session: Session) -> None:
         return
     for table in Base.metadata.sorted_tables:
         if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement:
-            session.execute(sa.text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            session.execute(sa.text(  # table names from the metadata, not from input
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
                 f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))

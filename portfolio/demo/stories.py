@@ -50,7 +50,7 @@ MARIE_ENTRIES = (
 
 
 def _at(day: dt.date, hour: int) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
 
 
 def _issue(session: Session, scheme: Scheme, prescriber: Organisation, issued_on: dt.date, first: str, last: str,

@@ -264,7 +264,7 @@ def record_initial_levels(session: Session, learner_id: int, animator: User | No
     ):
         latest[(competence_id, voice)] = level
     added = 0
-    at = min(utcnow(), dt.datetime.combine(held_on, dt.time(0), LOCAL_TZ).astimezone(dt.timezone.utc))
+    at = min(utcnow(), dt.datetime.combine(held_on, dt.time(0), LOCAL_TZ).astimezone(dt.UTC))
     for competence_id, pair in levels.items():
         for voice, level in zip((Voice.ANIMATOR, Voice.SELF), pair, strict=True):
             if level is None or latest.get((competence_id, voice.value)) == level.value:

@@ -139,7 +139,7 @@ def end_of(starts_at: dt.datetime, months: int) -> dt.datetime:
     """The end of a consent of ``months`` months: midnight (Paris) after the same day ``months`` later."""
     first_day = starts_at.astimezone(LOCAL_TZ).date()
     last_day = add_months(first_day, months)
-    return dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), LOCAL_TZ).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), LOCAL_TZ).astimezone(dt.UTC)
 
 
 def last_day(ends_at: dt.datetime) -> dt.date:

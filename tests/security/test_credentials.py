@@ -8,8 +8,8 @@ from pathlib import Path
 from argon2 import extract_parameters
 
 from portfolio import create_app
-from tests.conftest import production_overrides
 from portfolio.auth.passwords import _hasher
+from tests.conftest import production_overrides
 
 
 def test_production_hashes_are_argon2id_memory_hard_with_unique_salts() -> None:

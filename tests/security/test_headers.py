@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from portfolio import create_app
-from tests.conftest import production_overrides
 from portfolio.auth.models import Role
+from tests.conftest import production_overrides
 from tests.security.walk import client_as, context, everyone, get_rules, url_for_rule
 
 
