@@ -202,7 +202,8 @@ def test_no_state_changing_route_acts_on_the_learners_data(app: Flask, db_sessio
         if persona == "competences_only" and endpoint == "sharing.paper_consent":
             continue  # checked below: not their learner
         response = client.open(url, method=method, data={"csrf_token": token, "decision": "ready",
-                                                         "organisation_id": "1", "scope": "full", "months": "6"})
+                                                         "organisation_id": "1", "scope": "full", "months": "6",
+                                                         "consent_id": world["consent"].id, "signed": "y"})
         if response.status_code != 404:
             problems.append(f"{method} {url} ({endpoint}): {persona} got {response.status_code}")
     assert problems == []
