@@ -144,12 +144,18 @@ def reads() -> str:
 # --- The animator records a consent given on paper ---------------------------------------------------
 
 
-@bp.route("/epm/apprenants/<int:learner_id>/consentement-papier", methods=["GET", "POST"])
-@role_required(Role.ANIMATOR)
-def paper_consent(learner_id: int) -> Response | str | tuple[str, int]:
+def _paper_learner_or_404(learner_id: int) -> User:
+    """A learner for whom the current animator may record what was signed on paper."""
     learner = db.session.get(User, learner_id)
     if learner is None or not permissions.can_record_paper_consent(current_user, learner_id):
         abort(404)
+    return learner
+
+
+@bp.route("/epm/apprenants/<int:learner_id>/consentement-papier", methods=["GET", "POST"])
+@role_required(Role.ANIMATOR)
+def paper_consent(learner_id: int) -> Response | str | tuple[str, int]:
+    learner = _paper_learner_or_404(learner_id)
     form = PaperConsentForm()
     form.fill_organisations(services.grantee_organisations(db.session))
     step, draft = _consent_step(form, learner)
@@ -174,9 +180,7 @@ def paper_consent(learner_id: int) -> Response | str | tuple[str, int]:
 @role_required(Role.ANIMATOR)
 def paper_withdrawal(learner_id: int) -> Response | str | tuple[str, int]:
     """The person withdrew a consent on paper: the animator records it; it holds from the next request."""
-    learner = db.session.get(User, learner_id)
-    if learner is None or not permissions.can_record_paper_consent(current_user, learner_id):
-        abort(404)
+    learner = _paper_learner_or_404(learner_id)
     now = utcnow()
     holding = {c.id: c for c in services.holding_consents(db.session, learner.id, now)}
     form = PaperWithdrawalForm()

@@ -114,3 +114,14 @@ def sign_in(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter", exact=True).click()
+
+
+def user_id(live_server: Any, username: str) -> int:
+    """The id of a demo account on the live server's database (for pages addressed by a person's id)."""
+    from portfolio.auth.services import find_user
+    from portfolio.extensions import db
+
+    with live_server.app.app_context():
+        user = find_user(db.session, username)
+        assert user is not None, username
+        return user.id

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DEMO_PASSWORD, assert_accessible, sign_in
+from tests.browser.conftest import DEMO_PASSWORD, assert_accessible, sign_in, user_id
 from tests.test_photos import phone_photo
 
 # What Chromium itself logs when a request fails on purpose in these tests (offline, session expired).
@@ -191,13 +191,7 @@ def test_journal_pages_fit_small_screens_and_zoom(page: Any, width: int) -> None
 
 
 def test_the_epm_reads_what_is_shared_with_it(page: Any, live_server: Any) -> None:
-    from portfolio.auth.services import find_user
-    from portfolio.extensions import db
-
-    with live_server.app.app_context():
-        marie = find_user(db.session, "marie.dupont")
-        assert marie is not None
-        marie_id = marie.id
+    marie_id = user_id(live_server, "marie.dupont")
     sign_in(page, "animateur.cahors")
     page.wait_for_url("**/epm")
     page.goto(f"/journal/apprenant/{marie_id}")

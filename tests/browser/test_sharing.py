@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, sign_in, user_id
 
 
 @pytest.fixture
@@ -120,13 +120,7 @@ def test_the_assessor_decides_and_the_code_is_verified(page: Any, partner: Any) 
 def test_an_animator_records_a_paper_consent_then_its_paper_withdrawal(page: Any, live_server: Any) -> None:
     from playwright.sync_api import expect
 
-    from portfolio.auth.services import find_user
-    from portfolio.extensions import db
-
-    with live_server.app.app_context():
-        paul = find_user(db.session, "paul.fabre")
-        assert paul is not None
-        paul_id = paul.id
+    paul_id = user_id(live_server, "paul.fabre")
     sign_in(page, "animateur.cahors")
     page.wait_for_url("**/epm")
     page.goto(f"/epm/apprenants/{paul_id}/competences")
