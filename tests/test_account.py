@@ -266,3 +266,12 @@ def test_the_account_page_query_count_does_not_grow_with_the_data(client: Any, l
         page = client.get("/compte").get_data(as_text=True)
     assert page.count("Fermer cette connexion") == 6
     assert many.count == few.count <= 8, many.statements
+
+
+def test_a_form_sent_after_the_maximum_lifetime_says_why_the_session_ended(client: Any, login_as: Any) -> None:
+    login_as(Role.BENEFICIARY)
+    token = client.csrf_token()
+    _age_session(client, "signed_in_at", 13 * 3600)
+    response = client.post("/moi/partage/nouveau", data={"csrf_token": token, "organisation_id": "1"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert "a duré trop longtemps" in client.get("/login").get_data(as_text=True)

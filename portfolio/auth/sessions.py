@@ -204,7 +204,10 @@ def enforce_session_lifetime() -> Any:
     if now - started <= current_app.config["SESSION_MAX_HOURS"] * 3600:
         return None
     end_session("auth.session_expired")
-    if request.endpoint == "static" or request.method not in ("GET", "HEAD"):
-        return None  # a form goes on to its view's guard, which sends to sign-in (the journal keeps its text)
+    if request.endpoint == "static":
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method == "POST" and getattr(view, "keeps_unsent_text", False):
+        return None  # the view keeps what the form carries, then sends to sign-in (the journal's editor)
     flash(_("Votre session a duré trop longtemps : elle est fermée. Connectez-vous à nouveau."), "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))

@@ -103,6 +103,7 @@ def keeps_unsent_text(view: F) -> F:
                 return rescued
         return view(*args, **kwargs)
 
+    wrapped.keeps_unsent_text = True  # type: ignore[attr-defined]  # read by enforce_session_lifetime
     return wrapped  # type: ignore[return-value]
 
 
