@@ -63,10 +63,18 @@ def _require(mapping: dict[str, Any], key: str, where: str) -> Any:
     return mapping[key]
 
 
+def _newest_of(query: sa.Select[Any], code: str) -> sa.Select[Any]:
+    """``query`` on the frameworks of ``code``, the newest version first."""
+    return query.where(Framework.code == code).order_by(Framework.loaded_at.desc(), Framework.id.desc()).limit(1)
+
+
 def latest_framework(session: Session, code: str) -> Framework | None:
-    return session.scalar(
-        sa.select(Framework).where(Framework.code == code).order_by(Framework.loaded_at.desc(), Framework.id.desc())
-    )
+    return session.scalar(_newest_of(sa.select(Framework), code))
+
+
+def latest_framework_id(session: Session, code: str) -> int | None:
+    """The newest version's id only (the tree itself is kept by ``competences.services``)."""
+    return session.scalar(_newest_of(sa.select(Framework.id), code))
 
 
 def load_framework(session: Session, path: Path) -> LoadResult:

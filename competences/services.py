@@ -22,7 +22,7 @@ from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from competences.loader import B2I_CODE
+from competences.loader import B2I_CODE, latest_framework_id
 from competences.models import (
     Assessment,
     Competence,
@@ -210,8 +210,7 @@ def load_framework_tree(session: Session, framework_id: int) -> Framework:
 def certification_framework(session: Session) -> Framework | None:
     """The framework that learners are positioned and certified on: the latest B2i Adultes, with its domains and
     competences (one small query once the tree is kept)."""
-    latest = session.scalar(sa.select(Framework.id).where(Framework.code == B2I_CODE)
-                            .order_by(Framework.loaded_at.desc(), Framework.id.desc()).limit(1))
+    latest = latest_framework_id(session, B2I_CODE)
     return load_framework_tree(session, latest) if latest is not None else None
 
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, contains_eager, joinedload, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from portfolio.audit import services as audit
 from portfolio.audit.models import AuditEvent
@@ -124,6 +124,11 @@ def consent_state(consent: Consent, now: dt.datetime) -> str:
     if consent.starts_at > now:
         return "future"
     return "valid"
+
+
+def is_holding(consent: Consent, now: dt.datetime) -> bool:
+    """It holds now or will (not revoked, not ended): the owner, or their EPM on paper, may still withdraw it."""
+    return consent_state(consent, now) in ("valid", "future")
 
 
 # --- The text the owner agrees to -----------------------------------------------------------------
@@ -232,7 +237,7 @@ def revoke_consent(session: Session, consent: Consent, by: User, now: dt.datetim
                    method: ConsentMethod = ConsentMethod.ONLINE) -> bool:
     """Revoke now; False if it was not holding any more (already revoked or ended). ``method``: the owner
     online, or on paper (``by`` is then the animator who records the signed withdrawal)."""
-    if consent_state(consent, now) not in ("valid", "future"):
+    if not is_holding(consent, now):
         return False
     consent.revoked_at = now
     consent.revoked_method = method.value
@@ -243,14 +248,6 @@ def revoke_consent(session: Session, consent: Consent, by: User, now: dt.datetim
     return True
 
 
-def holding_consents(session: Session, owner_id: int, now: dt.datetime) -> list[Consent]:
-    """The person's consents that hold now or will (the ones a withdrawal can end), by organisation."""
-    return list(session.scalars(
-        sa.select(Consent).join(Consent.organisation).options(contains_eager(Consent.organisation))
-        .where(Consent.owner_id == owner_id, Consent.revoked_at.is_(None), Consent.ends_at > now)
-        .order_by(Organisation.name, Consent.id)))
-
-
 def consents_of(session: Session, owner_id: int) -> list[Consent]:
     """Every consent the person gave, newest first, with organisation and recorder loaded."""
     return list(session.scalars(
@@ -258,6 +255,11 @@ def consents_of(session: Session, owner_id: int) -> list[Consent]:
         .options(joinedload(Consent.organisation), joinedload(Consent.recorded_by).lazyload(User.memberships),
                  joinedload(Consent.revoked_by).lazyload(User.memberships))
         .order_by(Consent.created_at.desc(), Consent.id.desc())))
+
+
+def holding_consents(session: Session, owner_id: int, now: dt.datetime) -> list[Consent]:
+    """The person's consents that hold now or will (the ones a withdrawal can end), newest first."""
+    return [c for c in consents_of(session, owner_id) if is_holding(c, now)]
 
 
 def owned_consent(session: Session, owner_id: int, consent_id: int) -> Consent | None:

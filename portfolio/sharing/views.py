@@ -79,7 +79,7 @@ def _ip() -> str:
 def mine() -> str:
     now = utcnow()
     consents = services.consents_of(db.session, current_user.id)
-    holding = [c for c in consents if services.consent_state(c, now) in ("valid", "future")]
+    holding = [c for c in consents if services.is_holding(c, now)]
     ended = [c for c in consents if c not in holding]
     return render_template("sharing/mine.html", holding=holding, ended=ended, form=ActionForm(),
                            last_day=services.last_day)
