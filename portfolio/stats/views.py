@@ -47,21 +47,28 @@ def _kept(name: str, compute: Callable[[], T], dump: Callable[[T], dict[str, Any
                         dump, load, refresh=refresh)
 
 
+def _none_label() -> str:
+    """The group of tickets never registered at an EPM, in the reader's language."""
+    return _("Pas encore inscrit")
+
+
+def _load_dashboard(data: dict[str, Any]) -> services.Dashboard:
+    return kept.load_dashboard(data, _none_label())
+
+
 def _dashboard(refresh: bool = False) -> kept.Kept[services.Dashboard]:
     """The whole dashboard (every EPM): for the CSV files."""
-    none_label = _("Pas encore inscrit")
     return _kept("dashboard",
                  lambda: services.dashboard(db.session, local_today(), local_now(), current_scheme(db.session),
-                                            _rule(), none_label),
-                 kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh)
+                                            _rule(), _none_label()),
+                 kept.dump_dashboard, _load_dashboard, refresh)
 
 
 def _dashboard_page(refresh: bool = False) -> kept.Kept[services.Dashboard]:
     """The dashboard cut down for its page (the largest groups): a few kilobytes to read, not one per EPM.
     Computing it computes and keeps the whole dashboard too."""
-    none_label = _("Pas encore inscrit")
     return _kept("dashboard-page", lambda: services.for_page(_dashboard(refresh=True).value),
-                 kept.dump_dashboard, lambda data: kept.load_dashboard(data, none_label), refresh)
+                 kept.dump_dashboard, _load_dashboard, refresh)
 
 
 def _competences(refresh: bool = False) -> kept.Kept[list[services.CompetenceRow]]:
