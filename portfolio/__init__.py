@@ -37,6 +37,8 @@ FEATURES: tuple[str, ...] = (
     "imports",
     "sharing",
     "api",
+    "orgs",
+    "staff",
 )
 
 

@@ -55,7 +55,15 @@ def run_checks(overrides: dict[str, Any] | None = None) -> CheckReport:
             report.notes.append(
                 f"{ENV_PREFIX}PROXY_FIX n'est pas réglé : derrière un proxy inverse (nginx, Caddy), mettez "
                 f"{ENV_PREFIX}PROXY_FIX=1, sinon toutes les visites semblent venir du proxy")
-    else:
+    if not config["SMTP_URL"]:
+        report.notes.append(
+            f"{ENV_PREFIX}SMTP_URL n'est pas réglé : aucun courriel ne part ; le lien d'invitation d'un nouveau "
+            "membre du personnel est montré une fois à la personne qui l'invite")
+    elif production and config["SMTP_URL"].startswith("smtp://") and not _loopback_smtp(config["SMTP_URL"]):
+        report.notes.append(
+            f"{ENV_PREFIX}SMTP_URL commence par smtp:// : les liens d'invitation voyagent en clair jusqu'à ce "
+            "serveur ; préférez smtp+starttls:// ou smtps://")
+    if not production:
         report.notes.append(f"mode {config['ENV']} : pour la production, mettez {ENV_PREFIX}ENV=production")
         report.notes += [f"en production, il faudra : {rule}" for rule in rules]
     if not _writable(Path(config["UPLOAD_DIR"])):
@@ -84,3 +92,18 @@ def _check_database(overrides: dict[str, Any] | None, report: CheckReport) -> No
     if report.revision != head:
         report.errors.append(f"la base est à la révision {report.revision or '(vide)'} et cette version à {head} : "
                              "lancez « ticketnet init »")
+        return
+    from portfolio.staff.services import active_admin_count
+
+    with app.app_context():
+        admins = active_admin_count(db.session)
+    db.state(app).engine.dispose()
+    if not admins:
+        report.notes.append("aucun administrateur : personne ne peut encore se connecter ; créez le premier avec "
+                            "« ticketnet admin create IDENTIFIANT »")
+
+
+def _loopback_smtp(url: str) -> bool:
+    from portfolio.mail import parse_smtp_url
+
+    return parse_smtp_url(url).host in ("localhost", "127.0.0.1", "::1")

@@ -149,6 +149,12 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         "OIDC_PROVIDERS": _oidc_providers(os.environ),
         "OIDC_TIMEOUT_SECONDS": 10,
         "SSO_INVITATION_DAYS": _env_int("SSO_INVITATION_DAYS", 14),
+        # New staff members: how long their invitation link or access card works; the SMTP server that
+        # sends the links (none: the link is shown once to the person who invites) and the sender.
+        "STAFF_INVITATION_DAYS": _env_int("STAFF_INVITATION_DAYS", 7),
+        "SMTP_URL": os.environ.get(f"{ENV_PREFIX}SMTP_URL", "").strip(),
+        "MAIL_FROM": os.environ.get(f"{ENV_PREFIX}MAIL_FROM", "").strip() or "Ticket Net <ne-pas-repondre@localhost>",
+        "SMTP_TIMEOUT_SECONDS": _env_int("SMTP_TIMEOUT_SECONDS", 10),
         "AUDIT_RETENTION_DAYS": _env_int("AUDIT_RETENTION_DAYS", 365),
         "SCHEME_CODE": "ticket-net-lot",
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host/-Port/-Prefix (0: none).
@@ -172,6 +178,13 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         config["DATABASE_OPTIONS"] = {"hide_parameters": True}
     config.update(overrides)
     config["TESTING"] = testing
+    if config["SMTP_URL"]:
+        from portfolio.mail import parse_smtp_url
+
+        try:
+            parse_smtp_url(config["SMTP_URL"])
+        except ValueError as exc:
+            raise ConfigurationError(f"{ENV_PREFIX}SMTP_URL: {exc}") from exc
     if production:
         plain = [name for name, p in config["OIDC_PROVIDERS"].items() if not p["discovery_url"].startswith("https://")]
         if plain:

@@ -14,7 +14,13 @@ from portfolio.account.models import SignedInSession  # noqa: F401
 from portfolio.api.models import ApiClient, ApiToken  # noqa: F401
 from portfolio.audit.models import AuditEvent  # noqa: F401
 from portfolio.auth.models import LoginCard, Membership, User  # noqa: F401
-from portfolio.catalogue.models import Module, ModuleCompetence, ModuleFamily, SchemeConfig  # noqa: F401
+from portfolio.catalogue.models import (  # noqa: F401
+    Module,
+    ModuleCompetence,
+    ModuleFamily,
+    SchemeConfig,
+    SettingChange,
+)
 from portfolio.db import Base  # noqa: F401
 from portfolio.enrolment.models import (  # noqa: F401
     Attendance,
@@ -24,8 +30,9 @@ from portfolio.enrolment.models import (  # noqa: F401
     WorkshopSession,
 )
 from portfolio.journal.models import EntryTag, JournalEntry, Photo  # noqa: F401
-from portfolio.orgs.models import Organisation  # noqa: F401
+from portfolio.orgs.models import Organisation, OrganisationCertification  # noqa: F401
 from portfolio.sharing.models import Consent, Submission  # noqa: F401
 from portfolio.sso.models import ExternalIdentity, SignInInvitation  # noqa: F401
+from portfolio.staff.models import StaffInvitation  # noqa: F401
 from portfolio.stats.models import KeptFigures  # noqa: F401
 from portfolio.tickets.models import Ticket, TicketSerial  # noqa: F401

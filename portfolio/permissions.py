@@ -26,7 +26,7 @@ from flask import abort, g, has_app_context
 from flask_babel import gettext
 from flask_login import current_user
 
-from portfolio.auth.models import Role
+from portfolio.auth.models import STAFF_ROLE_KIND, Role
 from portfolio.db import utcnow
 from portfolio.enrolment.models import Enrolment
 from portfolio.extensions import db, login_manager
@@ -308,6 +308,86 @@ def can_manage_sign_in(user: Any, account: Any) -> bool:
     return False
 
 
+# --- Running the scheme: organisations, staff accounts, everyday settings -------------------------
+
+
+def can_manage_organisations(user: Any) -> bool:
+    """Who creates and edits organisations: administrators (every kind) and coordinators (EPMs,
+    prescribers and training bodies; see ``can_edit_organisation``)."""
+    return has_role(user, Role.ADMIN, Role.COORDINATOR)
+
+
+def can_edit_organisation(user: Any, kind: str) -> bool:
+    """An organisation of this kind: administrators any; coordinators all but the coordination's own."""
+    if has_role(user, Role.ADMIN):
+        return True
+    return has_role(user, Role.COORDINATOR) and kind != "coordination"
+
+
+def can_change_settings(user: Any) -> bool:
+    """The module catalogue, the annual plan and budget, the terms of the tickets issued from now on."""
+    return has_role(user, Role.ADMIN, Role.COORDINATOR)
+
+
+def is_lead_animator(user: Any, epm_id: int) -> bool:
+    """The EPM's lead animator (animateur·trice référent·e), who adds animators to it."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return any(m.organisation_id == epm_id and m.role == Role.ANIMATOR and m.lead for m in user.memberships)
+
+
+def can_grant(user: Any, organisation: Any, role: Role | str, lead: bool = False) -> bool:
+    """Whether ``user`` may give someone ``role`` in ``organisation`` (a lead animator's role if ``lead``).
+
+    The project's rule, as for ``can_manage_sign_in``: nobody grants more rights than they hold. An
+    administrator grants every staff role; a coordinator the roles of EPMs, prescribers and training bodies
+    (never coordinator or administrator); an EPM's lead animator makes animators of their own EPM (not
+    leads). Each role goes with its kind of organisation (``STAFF_ROLE_KIND``), which must be active. A
+    learner's role is never granted here: it comes from registering a ticket."""
+    if not getattr(user, "is_authenticated", False) or organisation is None:
+        return False
+    try:
+        wanted = Role(role)
+    except ValueError:
+        return False
+    if wanted not in STAFF_ROLE_KIND or organisation.kind != STAFF_ROLE_KIND[wanted].value or not organisation.active:
+        return False
+    if lead and wanted is not Role.ANIMATOR:
+        return False
+    if user.has_role(Role.ADMIN):
+        return True
+    if user.has_role(Role.COORDINATOR) and wanted in (Role.ANIMATOR, Role.PRESCRIBER, Role.ASSESSOR):
+        return True
+    return wanted is Role.ANIMATOR and not lead and is_lead_animator(user, organisation.id)
+
+
+def can_add_staff(user: Any) -> bool:
+    """Who may create staff accounts at all (the pages that list them are open to every animator)."""
+    if has_role(user, Role.ADMIN, Role.COORDINATOR):
+        return True
+    return any(m.role == Role.ANIMATOR and m.lead for m in getattr(user, "memberships", ()))
+
+
+def can_manage_staff(user: Any, account: Any) -> bool:
+    """Who may change ``account``'s roles, invite it and deactivate it: an administrator any account but
+    their own; anyone else an account all of whose roles they could have granted (so never an account
+    holding more rights than theirs, nor a learner's, nor an account without any role)."""
+    if not getattr(user, "is_authenticated", False) or account is None or account.id == user.id:
+        return False
+    if user.has_role(Role.ADMIN):
+        return True
+    memberships = account.memberships
+    return bool(memberships) and all(can_grant(user, m.organisation, m.role, m.lead) for m in memberships)
+
+
+def can_invite_staff(user: Any, account: Any) -> bool:
+    """Who may give ``account`` a way in (an invitation link or an access card): whoever manages it,
+    for an active staff account only. Never a way into a learner's account: it holds someone's portfolio
+    (learners get their login card from their EPM)."""
+    return (can_manage_staff(user, account) and account.active
+            and Role.BENEFICIARY not in account.roles and bool(account.memberships))
+
+
 # Everything a template may call, as ``permissions.<name>(...)``.
 TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "has_role": has_role,
@@ -326,4 +406,12 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "can_read_submission": can_read_submission,
     "can_assess_submission": can_assess_submission,
     "can_record_paper_consent": can_record_paper_consent,
+    "can_manage_organisations": can_manage_organisations,
+    "can_edit_organisation": can_edit_organisation,
+    "can_change_settings": can_change_settings,
+    "is_lead_animator": is_lead_animator,
+    "can_grant": can_grant,
+    "can_add_staff": can_add_staff,
+    "can_manage_staff": can_manage_staff,
+    "can_invite_staff": can_invite_staff,
 }

@@ -1,6 +1,10 @@
 """Login cards: a printed one-time code that a learner without e-mail exchanges for a password of
-their own at first sign-in. Printing a new card is the password reset: the earlier card and the old
-password stop working, and every open session of the learner ends."""
+their own at first sign-in (a new staff member's access card is one too). Printing a new card is the
+password reset: the earlier card and the old password stop working, and every open session ends.
+
+So that nobody revokes a card already handed out without knowing it (a second click, a reload, a
+colleague printing at the same time), the page that prints a card names the way in it replaces
+(``access_state``) and ``new_card(..., expected_state=...)`` refuses when that has changed meanwhile."""
 
 from __future__ import annotations
 
@@ -29,10 +33,35 @@ def format_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
-def new_card(session: Session, user: User, printed_by: User | None, now: dt.datetime | None = None
-             ) -> tuple[LoginCard, str]:
-    """A new card for ``user``; returns it with its code in clear (shown once, on the printed card)."""
+class AccessChanged(Exception):
+    """The account's way in changed since the page that prints the card was shown (a card was printed or a
+    password chosen meanwhile): nothing was printed."""
+
+
+def access_state(session: Session, user: User, now: dt.datetime | None = None) -> str:
+    """How ``user`` gets in now: ``card-<id>`` (a card waiting for its first use), ``password`` or ``none``."""
+    card = pending_card(session, user.id, now)
+    if card is not None:
+        return f"card-{card.id}"
+    return "password" if user.password_hash else "none"
+
+
+def lock_account(session: Session, user: User) -> None:
+    """Hold ``user``'s row until the end of the transaction (PostgreSQL), so that two cards or invitations
+    printed at once for the same person are made one after the other."""
+    session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    session.refresh(user, ["password_hash", "session_version", "active"])
+
+
+def new_card(session: Session, user: User, printed_by: User | None, now: dt.datetime | None = None, *,
+             expected_state: str | None = None, days: int = CARD_VALID_DAYS) -> tuple[LoginCard, str]:
+    """A new card for ``user``; returns it with its code in clear (shown once, on the printed card).
+    With ``expected_state`` (the ``access_state`` the page showed), ``AccessChanged`` if it changed since."""
     now = now or utcnow()
+    if expected_state is not None:
+        lock_account(session, user)
+        if access_state(session, user, now) != expected_state:
+            raise AccessChanged(user.id)
     session.execute(
         sa.update(LoginCard).where(LoginCard.user_id == user.id, LoginCard.used_at.is_(None),
                                    LoginCard.revoked_at.is_(None)).values(revoked_at=now)
@@ -40,7 +69,7 @@ def new_card(session: Session, user: User, printed_by: User | None, now: dt.date
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     card = LoginCard(user_id=user.id, code_hash=hash_password(code), created_at=now,
                      printed_by_id=printed_by.id if printed_by is not None else None,
-                     expires_at=now + dt.timedelta(days=CARD_VALID_DAYS))
+                     expires_at=now + dt.timedelta(days=days))
     session.add(card)
     user.password_hash = None
     user.session_version += 1
@@ -86,3 +115,23 @@ def pending_card(session: Session, user_id: int, now: dt.datetime | None = None)
         sa.select(LoginCard).where(LoginCard.user_id == user_id, LoginCard.used_at.is_(None),
                                    LoginCard.revoked_at.is_(None)).order_by(LoginCard.created_at.desc()).limit(1))
     return card if card is not None and card.is_usable(now) else None
+
+
+def access_states(session: Session, users: list[User], now: dt.datetime | None = None) -> dict[int, str]:
+    """``access_state`` of many people at once (one query): for a workshop group's cards."""
+    now = now or utcnow()
+    if not users:
+        return {}
+    latest: dict[int, LoginCard] = {}
+    for card in session.scalars(sa.select(LoginCard).where(
+            LoginCard.user_id.in_([u.id for u in users]), LoginCard.used_at.is_(None),
+            LoginCard.revoked_at.is_(None)).order_by(LoginCard.user_id, LoginCard.created_at.desc())):
+        latest.setdefault(card.user_id, card)
+    states = {}
+    for user in users:
+        card = latest.get(user.id)
+        if card is not None and card.is_usable(now):
+            states[user.id] = f"card-{card.id}"
+        else:
+            states[user.id] = "password" if user.password_hash else "none"
+    return states

@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portfolio.db import Base, check_in, utcnow
-from portfolio.orgs.models import Organisation
+from portfolio.orgs.models import Organisation, OrgKind
 
 
 class Role(enum.StrEnum):
@@ -20,6 +20,17 @@ class Role(enum.StrEnum):
     ASSESSOR = "assessor"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+
+
+# The staff roles and the kind of organisation each is held in (a beneficiary's membership comes from
+# registering a ticket at an EPM, never from the staff pages).
+STAFF_ROLE_KIND: dict[Role, OrgKind] = {
+    Role.ANIMATOR: OrgKind.EPM,
+    Role.PRESCRIBER: OrgKind.PRESCRIBER,
+    Role.ASSESSOR: OrgKind.TRAINING_BODY,
+    Role.COORDINATOR: OrgKind.COORDINATION,
+    Role.ADMIN: OrgKind.COORDINATION,
+}
 
 
 # The order in which a person holding several roles is sent home.
@@ -98,6 +109,8 @@ class Membership(Base):
         sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[str] = mapped_column(sa.String(20))
+    # An EPM's lead animator (animateur·trice référent·e) adds animators to that EPM.
+    lead: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")

@@ -154,6 +154,14 @@ def sign_out_everywhere(db_session: Session, user: User, *, keep_current: bool =
     db_session.execute(statement.values(ended_at=utcnow()))
 
 
+def end_every_session(db_session: Session, user: User) -> None:
+    """End every session of ``user`` at once, from a page or a command (an account deactivated, a role
+    removed, a new invitation): the next request of each of its browsers is signed out."""
+    user.session_version += 1
+    db_session.execute(sa.update(SignedInSession).where(SignedInSession.user_id == user.id,
+                                                        SignedInSession.ended_at.is_(None)).values(ended_at=utcnow()))
+
+
 def purge_ended_sessions(db_session: Session, now: dt.datetime | None = None) -> int:
     """Remove the sessions that ended, or that are past their maximum lifetime, more than a day ago."""
     cutoff = (now or utcnow()) - dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"] + 24)

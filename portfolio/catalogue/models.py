@@ -24,6 +24,25 @@ class SchemeConfig(Base):
     data: Mapped[dict[str, Any]]
     source_hash: Mapped[str] = mapped_column(sa.String(64))
     loaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Figures changed on the settings page ({"ticket.hours": 24, ...}), applied over ``data``; reloading
+    # the data file keeps them. Each change is kept in ``setting_change``.
+    overrides: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+
+
+class SettingChange(Base):
+    """One change of an everyday setting (a figure of the scheme, a module added or retired): what, the
+    value before and after, who and when. Append-only."""
+
+    __tablename__ = "setting_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(80), index=True)
+    previous: Mapped[dict[str, Any] | None]
+    value: Mapped[dict[str, Any] | None]
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    # The name at the time of the change, kept when the account changes or goes.
+    changed_by_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ModuleFamily(Base):
@@ -54,12 +73,16 @@ class ModuleCompetence(Base):
 
 
 class Module(Base):
+    """A module of the catalogue. Never deleted: a module nobody should choose any more is retired (it
+    leaves the EPMs' offers and the choices of new paths and workshops; what was followed stays)."""
+
     __tablename__ = "module"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(unique=True)
     family_id: Mapped[int] = mapped_column(sa.ForeignKey("module_family.id"), index=True)
-    title: Mapped[str] = mapped_column(sa.String(300))
+    title: Mapped[str] = mapped_column(sa.String(300), unique=True)
+    retired_at: Mapped[dt.datetime | None]
 
     family: Mapped[ModuleFamily] = relationship(back_populates="modules", lazy="raise")
     suggested: Mapped[list[ModuleCompetence]] = relationship(

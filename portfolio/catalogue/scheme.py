@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,11 +62,24 @@ class Scheme:
         return int(self.data["split_per_ticket_eur"]["epm_reception_and_animation"]) * 100
 
 
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the figures changed on the settings page: ``{"ticket.hours": 24}`` sets
+    ``data["ticket"]["hours"]`` (a copy; ``data`` is left as it is)."""
+    merged = copy.deepcopy(data)
+    for key, value in (overrides or {}).items():
+        *path, last = key.split(".")
+        target = merged
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return merged
+
+
 def load_scheme_config(session: Session, code: str) -> Scheme:
-    data = session.scalar(sa.select(SchemeConfig.data).where(SchemeConfig.code == code))
-    if data is None:
+    row = session.execute(sa.select(SchemeConfig.data, SchemeConfig.overrides).where(SchemeConfig.code == code)).first()
+    if row is None:
         raise SchemeNotLoaded(f"the scheme {code!r} is not loaded: run 'ticketnet init'")
-    return Scheme(data)
+    return Scheme(apply_overrides(row.data, row.overrides))
 
 
 def current_scheme(session: Session) -> Scheme:
