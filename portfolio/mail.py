@@ -50,7 +50,8 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         port = parts.port or SCHEMES[parts.scheme]
     except ValueError as exc:  # a port that is not a number
         raise ValueError("the port must be a number") from exc
-    return SmtpSettings(parts.scheme, parts.hostname, port, unquote(parts.username or ""), unquote(parts.password or ""))
+    return SmtpSettings(parts.scheme, parts.hostname, port, unquote(parts.username or ""),
+                        unquote(parts.password or ""))
 
 
 def configured() -> bool:

@@ -135,3 +135,20 @@ def access_states(session: Session, users: list[User], now: dt.datetime | None =
         else:
             states[user.id] = "password" if user.password_hash else "none"
     return states
+
+
+def new_cards(session: Session, wanted: list[tuple[User, str]], printed_by: User | None,
+              now: dt.datetime | None = None, days: int = CARD_VALID_DAYS) -> list[tuple[LoginCard, str]]:
+    """Cards for several people at once (a workshop group), each replacing the way in (``access_state``) that
+    the page showed; ``AccessChanged`` and nothing printed if any of them changed meanwhile."""
+    now = now or utcnow()
+    users = [user for user, _state in wanted]
+    if not users:
+        return []
+    session.scalars(sa.select(User).where(User.id.in_([u.id for u in users])).order_by(User.id).with_for_update()
+                    .execution_options(populate_existing=True)).all()
+    states = access_states(session, users, now)
+    changed = [user.id for user, expected in wanted if states[user.id] != expected]
+    if changed:
+        raise AccessChanged(*changed)
+    return [new_card(session, user, printed_by, now, days=days) for user in users]

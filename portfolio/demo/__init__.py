@@ -19,7 +19,7 @@ from portfolio.auth import services as account_services
 from portfolio.auth.models import Role, User
 from portfolio.auth.passwords import hash_password, verify_password
 from portfolio.catalogue.models import Module
-from portfolio.orgs.models import Organisation, OrgKind
+from portfolio.orgs.models import Organisation, OrganisationCertification, OrgKind
 
 # A short list of plain French words (no accents) for memorable demo passphrases.
 WORDS = (
@@ -41,6 +41,8 @@ class OrgSpec:
     capacity: int | None = None
     opening_slots: str = ""
     modules: tuple[int, ...] = ()
+    insee_code: str = ""
+    certifications: tuple[str, ...] = ()
 
 
 ORGANISATIONS: tuple[OrgSpec, ...] = (
@@ -48,19 +50,19 @@ ORGANISATIONS: tuple[OrgSpec, ...] = (
             "Avenue Henri Martin", "46000", "Cahors", "05 65 00 00 01"),
     OrgSpec("epm-cahors", OrgKind.EPM, "EPM de Cahors – Médiathèque", "185 avenue Jean Jaurès", "46000", "Cahors",
             "05 65 00 00 10", capacity=6, opening_slots="mardi matin, jeudi soir, samedi matin",
-            modules=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 18)),
+            modules=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 18), insee_code="46042"),
     OrgSpec("epm-figeac", OrgKind.EPM, "EPM de Figeac – Espace numérique", "2 boulevard Pasteur", "46100", "Figeac",
             "05 65 00 00 20", capacity=8, opening_slots="lundi soir, mercredi matin, samedi matin",
-            modules=(1, 2, 3, 4, 5, 7, 9, 13, 14, 15, 16, 17)),
+            modules=(1, 2, 3, 4, 5, 7, 9, 13, 14, 15, 16, 17), insee_code="46102"),
     OrgSpec("epm-gourdon", OrgKind.EPM, "EPM de Gourdon – Cyber-base", "Place de la Mairie", "46300", "Gourdon",
             "05 65 00 00 30", capacity=5, opening_slots="mardi soir, vendredi matin",
-            modules=(1, 2, 3, 4, 5, 6, 7, 10, 18, 19, 20)),
+            modules=(1, 2, 3, 4, 5, 6, 7, 10, 18, 19, 20), insee_code="46127"),
     OrgSpec("cg46", OrgKind.PRESCRIBER, "Conseil Général du Lot", "Avenue de l'Europe", "46000", "Cahors",
             "05 65 00 00 40"),
     OrgSpec("caf46", OrgKind.PRESCRIBER, "Caisse d'Allocations Familiales du Lot", "304 rue Victor Hugo", "46000",
             "Cahors", "05 65 00 00 50"),
     OrgSpec("greta-quercy-rouergue", OrgKind.TRAINING_BODY, "GRETA Quercy-Rouergue", "Rue des Augustins",
-            "46000", "Cahors", "05 65 00 00 60"),
+            "46000", "Cahors", "05 65 00 00 60", certifications=("b2i-adultes-2010",)),
     OrgSpec("aformac-midi-pyrenees", OrgKind.TRAINING_BODY, "AFORMAC Midi-Pyrénées", "Avenue de la Gare",
             "46100", "Figeac", "05 65 00 00 70"),
 )
@@ -73,11 +75,12 @@ class AccountSpec:
     first_name: str
     last_name: str
     organisation: str
+    lead: bool = False  # an EPM's lead animator, who adds animators to it
 
 
 ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec(Role.BENEFICIARY, "marie.dupont", "Marie", "Dupont", "epm-cahors"),
-    AccountSpec(Role.ANIMATOR, "animateur.cahors", "Julien", "Martin", "epm-cahors"),
+    AccountSpec(Role.ANIMATOR, "animateur.cahors", "Julien", "Martin", "epm-cahors", lead=True),
     AccountSpec(Role.PRESCRIBER, "prescripteur.cg46", "Sophie", "Bernard", "cg46"),
     AccountSpec(Role.ASSESSOR, "evaluateur.greta", "Nadia", "Roussel", "greta-quercy-rouergue"),
     AccountSpec(Role.COORDINATOR, "coordination", "Pierre", "Lacombe", "coordination"),
@@ -116,8 +119,10 @@ def ensure_organisations(session: Session) -> dict[str, Organisation]:
         org = Organisation(
             code=spec.code, kind=spec.kind.value, name=spec.name, address=spec.address, postcode=spec.postcode,
             city=spec.city, phone=spec.phone, capacity=spec.capacity, opening_slots=spec.opening_slots,
+            insee_code=spec.insee_code,
         )
         org.modules = [modules[n] for n in spec.modules if n in modules]
+        org.certification_rows = [OrganisationCertification(framework_code=code) for code in spec.certifications]
         session.add(org)
         existing[spec.code] = org
     session.flush()
@@ -144,7 +149,7 @@ def create_demo(
         if user is None:
             user = account_services.create_user(session, spec.username, password_hash=hash_password(wanted),
                                         first_name=spec.first_name, last_name=spec.last_name)
-            account_services.add_membership(session, user, organisations[spec.organisation], spec.role)
+            account_services.add_membership(session, user, organisations[spec.organisation], spec.role).lead = spec.lead
             known: str | None = wanted
         else:
             known = wanted if verify_password(user.password_hash, wanted) else None

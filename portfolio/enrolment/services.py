@@ -193,9 +193,10 @@ def b2i_competences(session: Session) -> list[Competence]:
 
 
 def offered_modules(session: Session, epm_id: int) -> list[Module]:
+    """The modules this EPM offers for new paths and workshops (those retired from the catalogue left out)."""
     return list(session.scalars(
         sa.select(Module).join(epm_module_offer, epm_module_offer.c.module_id == Module.id)
-        .where(epm_module_offer.c.organisation_id == epm_id).order_by(Module.number)
+        .where(epm_module_offer.c.organisation_id == epm_id, Module.retired_at.is_(None)).order_by(Module.number)
     ))
 
 

@@ -16,8 +16,9 @@ from competences.models import Competence, Level
 from portfolio import navigation
 from portfolio.audit import services as audit
 from portfolio.auth import cards
-from portfolio.auth.models import Role
+from portfolio.auth.models import Role, User
 from portfolio.catalogue.scheme import current_scheme
+from portfolio.db import utcnow
 from portfolio.enrolment import services
 from portfolio.enrolment.forms import BookForm, InterviewForm, PlanForm, RegisterForm
 from portfolio.enrolment.models import AttendanceStatus, Enrolment, WorkshopSession
@@ -125,20 +126,48 @@ def learner(enrolment_id: int) -> str:
         attendance_labels=ATTENDANCE_LABELS)
 
 
-@bp.route("/apprenants/<int:enrolment_id>/carte", methods=["POST"])
-@role_required(Role.ANIMATOR)
-def login_card(enrolment_id: int) -> Response:
-    """A new login card (PDF): a one-time code replaces any earlier card and the old password."""
-    enrolment = _my_enrolment(enrolment_id)
-    if enrolment.learner is None:
-        abort(404)
-    _card, code = cards.new_card(db.session, enrolment.learner, current_user)
-    audit.record(db.session, "auth.login_card", actor=current_user, organisation=enrolment.epm,
-                 target_type="user", target_id=enrolment.learner.id, subject_user_id=enrolment.learner.id,
-                 ip=request.remote_addr or "")
-    data = render_pdf("enrolment/login_card_pdf.html", learner=enrolment.learner, epm=enrolment.epm, code=code,
+CARD_CHANGED = _l("Une carte vient d'être imprimée pour cette personne (par vous, ou par un·e collègue en même temps), "
+                  "ou elle vient de choisir son mot de passe : voici où elle en est. Rien n'a été imprimé.")
+
+
+def _card_pdf(epm: Organisation, printed: list[tuple[User, str]]) -> bytes:
+    return render_pdf("enrolment/login_card_pdf.html", cards=printed, epm=epm,
                       first_sign_in_url=url_for("auth.first_sign_in", _external=True), days=cards.CARD_VALID_DAYS)
-    return pdf_response(data, f"carte-{enrolment.learner.username}.pdf")
+
+
+def _card_page(enrolment: Enrolment, message: str = "", error: str = "", status: int = 200) -> tuple[str, int]:
+    assert enrolment.learner is not None
+    now = utcnow()
+    return render_template("enrolment/login_card.html", enrolment=enrolment, learner=enrolment.learner,
+                           state=cards.access_state(db.session, enrolment.learner, now),
+                           card=cards.pending_card(db.session, enrolment.learner_id or 0, now), message=message,
+                           error=error), status
+
+
+@bp.route("/apprenants/<int:enrolment_id>/carte", methods=["GET", "POST"])
+@role_required(Role.ANIMATOR)
+def login_card(enrolment_id: int) -> Response | tuple[str, int]:
+    """A new login card (PDF): a one-time code that replaces any earlier card and the old password. The page
+    says so, and asks before replacing a card or a password; the form names the way in it replaces, so that a
+    second click or a reload never revokes the card just printed."""
+    enrolment = _my_enrolment(enrolment_id)
+    learner = enrolment.learner
+    if learner is None:
+        abort(404)
+    if request.method == "GET":
+        return _card_page(enrolment)
+    expected = request.form.get("replaces", "")
+    if expected != "none" and request.form.get("confirm") != "y":
+        return _card_page(enrolment, error=str(_l("Cochez la case pour confirmer : l'accès actuel de la personne ne "
+                                                   "marchera plus.")), status=422)
+    try:
+        _card, code = cards.new_card(db.session, learner, current_user, expected_state=expected)
+    except cards.AccessChanged:
+        return _card_page(enrolment, message=str(CARD_CHANGED), status=409)
+    audit.record(db.session, "auth.login_card", actor=current_user, organisation=enrolment.epm,
+                 target_type="user", target_id=learner.id, subject_user_id=learner.id,
+                 details={"replaced": expected.split("-")[0]}, ip=request.remote_addr or "")
+    return pdf_response(_card_pdf(enrolment.epm, [(learner, code)]), f"carte-{learner.username}.pdf")
 
 
 @bp.route("/apprenants/<int:enrolment_id>/entretien", methods=["GET", "POST"])
@@ -296,6 +325,42 @@ def attendance_sheet(session_id: int) -> Response:
     data = render_pdf("enrolment/attendance_sheet_pdf.html", workshop=workshop,
                       people=services.participants(db.session, workshop.id), statuses=ATTENDANCE_LABELS)
     return pdf_response(data, f"emargement-{workshop.starts_at.astimezone(LOCAL_TZ):%Y-%m-%d-%H%M}.pdf")
+
+
+def _group_cards_page(workshop: WorkshopSession, message: str = "", status: int = 200) -> tuple[str, int]:
+    people = [p for p in services.participants(db.session, workshop.id) if p.enrolment.learner is not None]
+    learners = [p.enrolment.learner for p in people if p.enrolment.learner is not None]
+    states = cards.access_states(db.session, learners)
+    return render_template("enrolment/group_cards.html", workshop=workshop, people=people, states=states,
+                           message=message), status
+
+
+@bp.route("/ateliers/<int:session_id>/cartes", methods=["GET", "POST"])
+@role_required(Role.ANIMATOR)
+def group_cards(session_id: int) -> Response | tuple[str, int]:
+    """The login cards of a workshop's group in one PDF. Those who have no way in yet are ticked; a card waiting
+    for its first use or a password chosen is replaced only when ticked, the page saying that it stops working."""
+    workshop = _my_session(session_id)
+    if request.method == "GET":
+        return _group_cards_page(workshop)
+    people = {p.enrolment.learner.id: p.enrolment.learner for p in services.participants(db.session, workshop.id)
+              if p.enrolment.learner is not None}
+    chosen = [people[i] for i in dict.fromkeys(request.form.getlist("learner", type=int)) if i in people]
+    if not chosen:
+        return _group_cards_page(workshop, message=str(_l("Cochez au moins une personne.")), status=422)
+    wanted = [(learner, request.form.get(f"state-{learner.id}", "")) for learner in chosen]
+    try:
+        printed = cards.new_cards(db.session, wanted, current_user)
+    except cards.AccessChanged:
+        return _group_cards_page(workshop, message=str(CARD_CHANGED), status=409)
+    for learner, expected in wanted:
+        audit.record(db.session, "auth.login_card", actor=current_user, organisation=workshop.epm,
+                     target_type="user", target_id=learner.id, subject_user_id=learner.id,
+                     details={"replaced": expected.split("-")[0], "workshop": workshop.id},
+                     ip=request.remote_addr or "")
+    pairs = [(learner, code) for learner, (_card, code) in zip(chosen, printed, strict=True)]
+    return pdf_response(_card_pdf(workshop.epm, pairs),
+                        f"cartes-{workshop.starts_at.astimezone(LOCAL_TZ):%Y-%m-%d-%H%M}.pdf")
 
 
 @bp.route("/presences")

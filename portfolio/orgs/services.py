@@ -284,7 +284,8 @@ def listing(session: Session, kind: str | None = None) -> list[OrganisationRow]:
     rows = session.execute(statement).all()
     offers = dict(session.execute(sa.select(epm_module_offer.c.organisation_id, sa.func.count())
                                   .group_by(epm_module_offer.c.organisation_id)).all())
-    return [OrganisationRow(org, int(s or 0), int(learner or 0), int(offers.get(org.id, 0))) for org, s, learner in rows]
+    return [OrganisationRow(org, int(s or 0), int(learner or 0), int(offers.get(org.id, 0)))
+            for org, s, learner in rows]
 
 
 def staff_of(session: Session, org_id: int) -> list[Membership]:

@@ -306,4 +306,5 @@ def accept(token: str) -> Any:
         return redirect(url_for(home_endpoint(user)))
     return render_template("staff/accept.html", form=form, account=account, invitation=invitation,
                            memberships=services.memberships_of(db.session, account),
-                           role_labels=services.ROLE_LABELS, hint=PASSPHRASE_HINT), 422 if request.method == "POST" else 200
+                           role_labels=services.ROLE_LABELS, hint=PASSPHRASE_HINT), \
+        422 if request.method == "POST" else 200
