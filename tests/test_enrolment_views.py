@@ -61,7 +61,7 @@ def test_register_then_print_the_login_card_then_first_sign_in(app: Any, client:
     learner_page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Le ticket est inscrit" in learner_page and "helene.lacoste" in learner_page
     enrolment_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    card = client.post_form(f"/epm/apprenants/{enrolment_id}/carte")
+    card = client.post_form(f"/epm/apprenants/{enrolment_id}/carte", {"replaces": "none"})
     assert card.status_code == 200 and card.mimetype == "application/pdf"
     text = pdf_text(card.data)
     assert "helene.lacoste" in text and "Hélène Lacoste" in text and "EPM de Figeac" in text
@@ -94,7 +94,7 @@ def test_typing_the_code_on_the_login_page_leads_to_choosing_a_password(client: 
     epm, _ticket = setup_epm(db_session)
     enrolment_ = registered(db_session, epm, last_name="Cayla", first_name="Rose")
     login_as(Role.ANIMATOR, organisation_=epm)
-    text = pdf_text(client.post_form(f"/epm/apprenants/{enrolment_.id}/carte").data)
+    text = pdf_text(client.post_form(f"/epm/apprenants/{enrolment_.id}/carte", {"replaces": "none"}).data)
     code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", text).group(1)
     client.post_form("/logout")
     response = client.post_form("/login", {"username": "rose.cayla", "password": code})
@@ -112,7 +112,16 @@ def test_a_new_card_signs_the_learner_out_and_replaces_the_password(app: Any, cl
         card, _code = cards.new_card(db_session, learner, None)
         cards.redeem(db_session, card, "mon ancien mot de passe")
     login_as(Role.ANIMATOR, organisation_=epm)
-    assert client.post_form(f"/epm/apprenants/{enrolment_.id}/carte").status_code == 200
+    page = client.get(f"/epm/apprenants/{enrolment_.id}/carte").get_data(as_text=True)
+    assert "son mot de passe actuel ne marchera plus" in html.unescape(page)
+    assert 'name="replaces" value="password"' in page
+    # Without the box ticked, nothing is printed and the password still works.
+    refused = client.post_form(f"/epm/apprenants/{enrolment_.id}/carte", {"replaces": "password"})
+    assert refused.status_code == 422 and refused.mimetype == "text/html"
+    db_session.expire_all()
+    assert db_session.get(User, learner.id).password_hash is not None
+    printed = client.post_form(f"/epm/apprenants/{enrolment_.id}/carte", {"replaces": "password", "confirm": "y"})
+    assert printed.status_code == 200 and printed.mimetype == "application/pdf"
     db_session.expire_all()
     assert db_session.get(User, learner.id).password_hash is None
 
@@ -125,7 +134,12 @@ def test_another_epm_sees_nothing(client: Any, login_as: Any, db_session: Sessio
     for url in (f"/epm/apprenants/{enrolment_.id}", f"/epm/apprenants/{enrolment_.id}/entretien",
                 f"/epm/ateliers/{workshop.id}", f"/epm/ateliers/{workshop.id}/emargement.pdf"):
         assert client.get(url).status_code == 404, url
-    assert client.post_form(f"/epm/apprenants/{enrolment_.id}/carte").status_code == 404
+    assert client.post_form(f"/epm/apprenants/{enrolment_.id}/carte", {"replaces": "none"}).status_code == 404
+    assert client.get(f"/epm/apprenants/{enrolment_.id}/carte").status_code == 404
+    assert client.get(f"/epm/ateliers/{workshop.id}/cartes").status_code == 404
+    assert client.post_form(f"/epm/ateliers/{workshop.id}/cartes", {"learner": enrolment_.learner_id,
+                                                                    f"state-{enrolment_.learner_id}": "none"}
+                            ).status_code == 404
     assert client.post_form(f"/epm/ateliers/{workshop.id}/reserver", {"enrolment": enrolment_.id}).status_code == 404
     assert "Lacoste" not in client.get("/epm/apprenants").get_data(as_text=True)
 

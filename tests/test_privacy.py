@@ -30,6 +30,7 @@ from portfolio.audit import services as audit
 from portfolio.audit.models import AuditEvent
 from portfolio.auth import cards
 from portfolio.auth.models import Role, User
+from portfolio.catalogue.models import SettingChange
 from portfolio.db import Base
 from portfolio.enrolment.models import Attendance, PositioningInterview
 from portfolio.journal.models import JournalEntry, Photo, Visibility
@@ -38,6 +39,7 @@ from portfolio.privacy import export, services
 from portfolio.privacy.registry import MENTIONS, REFERENCES, mention_key
 from portfolio.sharing.models import Consent, Submission
 from portfolio.sso.models import ExternalIdentity, SignInInvitation
+from portfolio.staff.models import StaffInvitation
 from portfolio.tickets.models import Ticket
 from tests import factories
 
@@ -107,6 +109,10 @@ def person_everywhere(session: Session, storage: FolderStorage) -> dict[str, Any
     session.add(SignInInvitation(user_id=person.id, token_hash="b" * 64, created_by_id=person.id,
                                  expires_at=NOW + dt.timedelta(days=14)))
     session.add(SignedInSession(user_id=person.id, token_hash="c" * 64, ip="192.0.2.9", user_agent="Firefox"))
+    session.add(StaffInvitation(user_id=person.id, token_hash="e" * 64, delivery="email", sent_to="odette@example.org",
+                                created_by_id=person.id, expires_at=NOW + dt.timedelta(days=7)))
+    session.add(SettingChange(key="ticket.hours", previous={"value": 20}, value={"value": 24}, changed_by_id=person.id,
+                              changed_by_name=person.display_name))
     session.add(ApiClient(client_id="tn-odette", secret_hash="d" * 64, name="Logiciel", organisation_id=epm.id,
                           scope="submissions:read", created_by_id=person.id))
     reader = factories.user(session, Role.ANIMATOR, epm)
@@ -171,6 +177,8 @@ def test_export_covers_and_deletion_clears_every_reference(app: Flask, db_sessio
         db_session.refresh(event)
     text = json.dumps([[e.actor_name, e.details] for e in events], ensure_ascii=False)
     assert "Odette" not in text and person.username not in text
+    names = db_session.scalars(sa.select(SettingChange.changed_by_name).where(SettingChange.key == "ticket.hours"))
+    assert list(names) == [alias]  # the setting changed stays, under the pseudonym
     assert any(e.actor_name == alias and e.action == "auth.login" for e in events)
     assert any(e.action == "auth.login_failed" and e.details == {"username": alias} for e in events)
     assert any(e.action == "account.deleted" and e.details == {"pseudonym": alias} for e in events)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
@@ -146,6 +147,33 @@ def _journal_owner(session: Session, ctx: dict[str, Any]) -> int:
     return int(owner.id)
 
 
+def _staff_the_walker_manages(session: Session, ctx: dict[str, Any]) -> int:
+    """A staff account the walking role may manage when allowed: for an animator, a colleague of its EPM (the
+    walker made its lead animator); for the others, an account holding a prescriber's role."""
+    if ctx["role"] is Role.ANIMATOR:
+        membership = ctx["user"].memberships[0]
+        membership.lead = True
+        return factories.user(session, Role.ANIMATOR, organisation_=membership.organisation).id
+    return factories.user(session, Role.PRESCRIBER).id
+
+
+def _organisation_the_walker_edits(session: Session, ctx: dict[str, Any]) -> int:
+    """An organisation an administrator or a coordinator may edit: an EPM."""
+    return int(factories.organisation(session).id)
+
+
+def _module(session: Session, ctx: dict[str, Any]) -> int:
+    """A module of the catalogue added for the walk (retiring it changes nothing else)."""
+    from portfolio.catalogue.models import Module, ModuleFamily
+
+    n = factories._n()
+    module = Module(number=900 + n, title=f"Module de la promenade {n}",
+                    family_id=session.scalars(sa.select(ModuleFamily.id)).first())
+    session.add(module)
+    session.flush()
+    return module.id
+
+
 URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "filename": lambda session, ctx: "css/site.css",
     "ticket_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).ticket_id,
@@ -173,6 +201,11 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
                                              ctx["people"][Role.ASSESSOR]).memberships[0].organisation_id,
     "code": lambda session, ctx: "TN-2345-6789",
     "client_id": _once("api_client", _api_client),
+    # Running the scheme: organisations, staff accounts, the module catalogue.
+    "kind": lambda session, ctx: "epm",
+    "org_id": _organisation_the_walker_edits,
+    "staff_id": _staff_the_walker_manages,
+    "module_id": _once("module", _module),
 }
 
 

@@ -33,6 +33,7 @@ from portfolio.journal.storage import PhotoStorage
 from portfolio.privacy.registry import MENTIONS, REFERENCES, mention_key
 from portfolio.sharing.models import Consent, Submission
 from portfolio.sso.models import ExternalIdentity, SignInInvitation
+from portfolio.staff.models import StaffInvitation
 from portfolio.tickets.models import Ticket
 
 FORMAT = "ticketnet-portfolio"
@@ -108,6 +109,8 @@ def collect(session: Session, user: User, now: dt.datetime | None = None) -> dic
         sa.select(ExternalIdentity).where(ExternalIdentity.user_id == uid).order_by(ExternalIdentity.id)))
     invitations = list(session.scalars(
         sa.select(SignInInvitation).where(SignInInvitation.user_id == uid).order_by(SignInInvitation.id)))
+    staff_invitations = list(session.scalars(
+        sa.select(StaffInvitation).where(StaffInvitation.user_id == uid).order_by(StaffInvitation.id)))
 
     return {
         "format": FORMAT,
@@ -192,6 +195,11 @@ def collect(session: Session, user: User, now: dt.datetime | None = None) -> dic
         "sign_in_invitations": [
             {"id": i.id, "created_at": _iso(i.created_at), "expires_at": _iso(i.expires_at),
              "used_at": _iso(i.used_at), "revoked_at": _iso(i.revoked_at)} for i in invitations
+        ],
+        "staff_invitations": [
+            {"id": i.id, "delivery": i.delivery, "sent_to": i.sent_to, "created_at": _iso(i.created_at),
+             "expires_at": _iso(i.expires_at), "used_at": _iso(i.used_at), "revoked_at": _iso(i.revoked_at)}
+            for i in staff_invitations
         ],
         "audit_events": [
             {"id": e.id, "created_at": _iso(e.created_at), "action": e.action, "by_me": e.actor_id == uid,

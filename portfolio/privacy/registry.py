@@ -37,6 +37,8 @@ REFERENCES: tuple[Reference, ...] = (
               "identity-provider accounts linked to the person's"),
     Reference("sign_in_invitation", "user_id", "sign_in_invitations", OnDelete.DELETE,
               "invitations to link an identity provider"),
+    Reference("staff_invitation", "user_id", "staff_invitations", OnDelete.DELETE,
+              "invitations to choose a password as a new staff member"),
     Reference("journal_entry", "owner_id", "entries", OnDelete.DELETE, "the journal"),
     Reference("photo", "owner_id", "photos", OnDelete.DELETE, "photos of the journal (files too)"),
     Reference("assessment", "learner_id", "assessments", OnDelete.DELETE, "judgements on the person's competences"),
@@ -61,6 +63,9 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("login_card", "printed_by_id", MENTIONS, OnDelete.DETACH, "login cards the person printed"),
     Reference("sign_in_invitation", "created_by_id", MENTIONS, OnDelete.DETACH, "invitations the person created"),
     Reference("api_client", "created_by_id", MENTIONS, OnDelete.DETACH, "partner systems the person registered"),
+    Reference("staff_invitation", "created_by_id", MENTIONS, OnDelete.DETACH, "staff invitations the person made"),
+    Reference("setting_change", "changed_by_id", MENTIONS, OnDelete.DETACH,
+              "settings the person changed (kept under the pseudonym)"),
 )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.audit import services as audit
 from portfolio.auth.models import User
+from portfolio.catalogue.models import SettingChange
 from portfolio.db import Base
 from portfolio.enrolment.models import Enrolment, PositioningInterview
 from portfolio.journal.models import Photo
@@ -51,6 +52,8 @@ def delete_account(session: Session, storage: PhotoStorage, user: User, secret_k
     )
     # The audit log: the person's events stay, under a pseudonym; so do failed sign-ins with their name.
     audit.pseudonymise_person(session, uid, user.username, alias)
+    # The scheme's settings the person changed stay, under the same pseudonym.
+    session.execute(sa.update(SettingChange).where(SettingChange.changed_by_id == uid).values(changed_by_name=alias))
 
     for reference in REFERENCES:
         if reference.on_delete is OnDelete.PSEUDONYMISE:

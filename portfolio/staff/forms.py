@@ -3,14 +3,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from portfolio.auth.password_policy import NewPasswordForm
 
 ACCESS_CHOICES = [
-    ("email", _l("Un lien envoyé par courriel")),
-    ("card", _l("Une carte d'accès à imprimer et à lui remettre")),
-    ("link", _l("Un lien à lui transmettre moi-même")),
+    SelectChoice("email", _l("Un lien envoyé par courriel")),
+    SelectChoice("card", _l("Une carte d'accès à imprimer et à lui remettre")),
+    SelectChoice("link", _l("Un lien à lui transmettre moi-même")),
 ]
 
 
@@ -34,8 +35,9 @@ class StaffForm(RoleFields):
 
 class InvitationForm(FlaskForm):
     replaces = HiddenField()
-    delivery = RadioField(_l("Comment"), choices=[("email", _l("Par courriel")),
-                                                  ("link", _l("Un lien que je transmets moi-même"))], default="email")
+    delivery = RadioField(_l("Comment"), choices=[SelectChoice("email", _l("Par courriel")),
+                                                  SelectChoice("link", _l("Un lien que je transmets moi-même"))],
+                          default="email")
     email = StringField(_l("Adresse électronique"), validators=[Optional(), Length(max=200)],
                         render_kw={"type": "email", "autocomplete": "off"})
     confirm = BooleanField(_l("Je comprends : son accès actuel (lien, carte ou mot de passe) ne marchera plus."))
