@@ -181,9 +181,12 @@ def active_admin_count(session: Session, excluding: int | None = None) -> int:
     return int(session.scalar(statement) or 0)
 
 
-def remove_role(session: Session, membership: Membership, *, actor: User | None = None, ip: str = "") -> None:
-    """Take a staff role away (the account and everything it did stay). Never the last administrator's."""
-    account = membership.user
+def remove_role(session: Session, account: User, membership: Membership, *, actor: User | None = None,
+                ip: str = "") -> None:
+    """Take a staff role away from ``account`` (the account and everything it did stay). Never the last
+    administrator's."""
+    if membership not in account.memberships:
+        raise StaffRefused(_l("Ce rôle n'est pas celui de ce compte."), "role")
     if membership.role == Role.BENEFICIARY.value:
         raise StaffRefused(_l("Le rôle d'apprenant ne se retire pas ici."), "role")
     if actor is not None and not (permissions.can_manage_staff(actor, account) and permissions.can_grant(
@@ -305,11 +308,11 @@ def access_state(session: Session, account: User, now: dt.datetime | None = None
 
 def _check_invitable(session: Session, account: User, actor: User | None, expected_state: str | None,
                      now: dt.datetime) -> None:
-    if actor is not None and not permissions.can_invite_staff(actor, account):
-        raise StaffRefused(_l("Vous ne pouvez pas inviter ce compte."))
-    if actor is None and (not account.active or Role.BENEFICIARY in account.roles or not account.memberships):
+    if not account.active or Role.BENEFICIARY in account.roles or not account.memberships:
         raise StaffRefused(_l("Une invitation se fait seulement pour un compte du personnel actif (jamais pour un "
                               "compte d'apprenant : sa carte de connexion vient de son EPM)."))
+    if actor is not None and not permissions.can_invite_staff(actor, account):
+        raise StaffRefused(_l("Vous ne pouvez pas inviter ce compte."))
     if expected_state is not None:
         cards.lock_account(session, account)
         if access_state(session, account, now) != expected_state:

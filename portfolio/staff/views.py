@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portfolio import navigation
+from portfolio import mail, navigation
 from portfolio.auth import cards
 from portfolio.auth.models import Role, User
 from portfolio.auth.password_policy import PASSPHRASE_HINT
@@ -135,8 +135,7 @@ def _invite(account: User, email: str | None, expected_state: str | None = None)
         flash(_("L'invitation est partie à %(email)s. Le lien est valable %(days)s jours.", email=email,
                 days=current_app.config["STAFF_INVITATION_DAYS"]), "success")
         return redirect(url_for("staff.show", staff_id=account.id))
-    not_sent = bool(email)
-    return _show_page(account, new_link=link, not_sent=not_sent)
+    return _show_page(account, new_link=link, not_sent=bool(email) and mail.configured())
 
 
 def _show_page(account: User, *, new_link: str | None = None, not_sent: bool = False, message: str = "",
@@ -243,7 +242,7 @@ def remove_role(staff_id: int) -> Response | tuple[str, int]:
         return redirect(url_for("staff.show", staff_id=account.id))
     organisation_name = membership.organisation.name
     try:
-        services.remove_role(db.session, membership, actor=_actor(), ip=client_address())
+        services.remove_role(db.session, account, membership, actor=_actor(), ip=client_address())
     except services.StaffRefused as refused:
         return _show_page(account, message=str(refused), status=422)
     flash(_("Ce rôle à %(org)s est retiré ; tout ce que la personne y a fait est gardé.", org=organisation_name),
