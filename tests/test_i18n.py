@@ -18,7 +18,8 @@ def source_messages() -> set[str]:
     found: set[str] = set()
     for folder in ("portfolio", "competences", "importers", "templates"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python"), ("**.html", "jinja2")], keywords=KEYWORDS,
+            ROOT / folder, method_map=[("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")],
+            keywords=KEYWORDS,
         ):
             found.add(message[0] if isinstance(message, tuple) else message)
     return found

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context
-from flask_babel import LazyString
+from flask_babel import LazyString, format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -122,10 +122,10 @@ def _check_coherence(after: dict[str, Any], figures: tuple[Figure, ...]) -> None
         ticket = after["ticket"]
         minutes = int(ticket["session_minutes"])
         if int(ticket["hours"]) * 60 != int(ticket["sessions"]) * minutes:
+            hours = format_decimal(int(ticket["sessions"]) * minutes / 60)
             raise SettingsRefused(_l("Les heures et les ateliers ne vont pas ensemble : %(sessions)s ateliers de "
                                      "%(minutes)s minutes font %(hours)s heures.", sessions=ticket["sessions"],
-                                     minutes=minutes, hours=f"{int(ticket['sessions']) * minutes / 60:g}"),
-                                  "ticket__hours")
+                                     minutes=minutes, hours=hours), "ticket__hours")
         split = sum(int(v) for v in after["split_per_ticket_eur"].values())
         if split != int(ticket["nominal_value_eur"]):
             raise SettingsRefused(_l("Les parts du ticket font %(split)s euros, mais sa valeur est %(value)s euros : "
@@ -148,9 +148,9 @@ def change_figures(session: Session, code: str, figures: tuple[Figure, ...], val
     for figure in figures:
         value = values.get(figure.key)
         if value is None or not figure.minimum <= value <= figure.maximum:
+            biggest = format_decimal(figure.maximum)
             raise SettingsRefused(_l("« %(label)s » : un nombre entier de %(min)s à %(max)s.", label=figure.label,
-                                     min=figure.minimum, max=f"{figure.maximum:,}".replace(",", "\u202f")),
-                                  figure.field)
+                                     min=figure.minimum, max=biggest), figure.field)
     before = apply_overrides(row.data, row.overrides)
     overrides = dict(row.overrides or {})
     changed = [f.key for f in figures if int(value_of(before, f.key)) != values[f.key]]
