@@ -230,3 +230,26 @@ def test_orgs_commands(runner: Any, db_session: Session, app: Flask) -> None:
     text = runner.invoke(args=["orgs", "show", "epm-figeac"]).output
     assert "Code INSEE : 46102" in text and "Actif : non" in text
     assert runner.invoke(args=["orgs", "show", "nowhere"]).exit_code == 1
+
+
+def test_a_deactivated_organisation_takes_no_new_work(db_session: Session, app_context: None) -> None:
+    import datetime as dt
+
+    from portfolio.catalogue.scheme import load_scheme_config
+    from portfolio.enrolment.services import register_ticket
+    from portfolio.tickets.services import Holder, TicketRefused, issue_tickets
+
+    prescriber = factories.organisation(db_session, OrgKind.PRESCRIBER)
+    epm = factories.epm(db_session)
+    scheme = load_scheme_config(db_session, "ticket-net-lot")
+    holder = Holder("Delpech", "Odile", dt.date(1950, 3, 2), "Luzech", "seniors")
+    ticket = issue_tickets(db_session, scheme, prescriber, [holder], dt.date.today())[0]
+    services.set_active(db_session, prescriber, False, None)
+    with pytest.raises(TicketRefused, match="désactivé"):
+        issue_tickets(db_session, scheme, prescriber, [holder], dt.date.today())
+    services.set_active(db_session, epm, False, None)
+    with pytest.raises(TicketRefused, match="désactivé"):
+        register_ticket(db_session, epm, None, ticket.reference, "Delpech", dt.date(1950, 3, 2), dt.date.today())
+    services.set_active(db_session, epm, True, None)
+    assert register_ticket(db_session, epm, None, ticket.reference, "Delpech", dt.date(1950, 3, 2),
+                           dt.date.today()).enrolment.ticket_id == ticket.id  # what it did before stays valid

@@ -94,6 +94,9 @@ def register_ticket(
     active enrolments is the last guard."""
     if epm.kind != OrgKind.EPM.value:
         raise TicketRefused(_l("Seul un EPM peut inscrire un ticket."))
+    if not epm.active:
+        raise TicketRefused(_l("%(epm)s est désactivé : il n'inscrit plus de tickets. Voyez avec la coordination.",
+                               epm=epm.name))
     ticket = tickets.find_by_reference(session, reference_text, for_update=True)
     status = ticket.effective_status(today)
     if status is TicketStatus.CANCELLED:

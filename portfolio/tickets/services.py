@@ -261,6 +261,9 @@ def _ticket_rows(
     """The checks of issuing, then one row of values per holder, with serials reserved in one step."""
     if prescriber.kind != OrgKind.PRESCRIBER.value:
         raise TicketRefused(_l("Seul un prescripteur peut émettre des tickets."))
+    if not prescriber.active:
+        raise TicketRefused(_l("%(org)s est désactivé : il n'émet plus de tickets. Voyez avec la coordination.",
+                               org=prescriber.name))
     categories = scheme.public_categories
     for holder in holders:
         if holder.public_category not in categories:
