@@ -242,7 +242,18 @@ def test_from_an_empty_database_to_the_groups_login_cards(tab: Any, site: Site) 
     check(page, checked)
     cards_text = post_for_pdf(page, page.locator("form[action$='/cartes']"))
     assert "odile.delpech" in cards_text and "EPM de Figeac" in cards_text and code_of(cards_text)
-    assert len(checked) == 10, checked
+
+    # Odile lost her card: the page says plainly that the previous one stops working, and asks first.
+    page.get_by_role("link", name="Apprenants", exact=True).click()
+    page.get_by_role("link", name=re.compile("Delpech")).first.click()
+    page.get_by_role("link", name="Imprimer une nouvelle carte…").click()
+    assert "ne marchera plus" in page.locator(".notice").inner_text()
+    check(page, checked)
+    form = page.locator("form[action$='/carte']")
+    form.get_by_label(re.compile("Je comprends")).check()
+    again = post_for_pdf(page, form)
+    assert "odile.delpech" in again and code_of(again) != code_of(cards_text)
+    assert len(checked) == 11, checked
 
 
 @pytest.mark.expected_console_errors(r"status of 422")
