@@ -15,6 +15,7 @@ from portfolio.api.models import ApiClient, ApiToken  # noqa: F401
 from portfolio.audit.models import AuditEvent  # noqa: F401
 from portfolio.auth.models import LoginCard, Membership, User  # noqa: F401
 from portfolio.catalogue.models import Module, ModuleCompetence, ModuleFamily, SchemeConfig  # noqa: F401
+from portfolio.credentials.models import Credential, CredentialHolder, IssuerKey  # noqa: F401
 from portfolio.db import Base  # noqa: F401
 from portfolio.enrolment.models import (  # noqa: F401
     Attendance,

@@ -112,7 +112,8 @@ def sign(document: dict[str, Any], key: Ed25519PrivateKey, verification_method: 
                "verificationMethod": verification_method, "cryptosuite": CRYPTOSUITE,
                "proofPurpose": "assertionMethod"}
     signature = key.sign(_hash_data(unsecured, options))
-    return {**unsecured, "proof": {**options, "proofValue": "z" + base58.b58encode(signature).decode()}}
+    # A list, as 1EdTech's strict JSON Schema wants (a single object is a valid proof too).
+    return {**unsecured, "proof": [{**options, "proofValue": "z" + base58.b58encode(signature).decode()}]}
 
 
 class ProofFailure(ValueError):

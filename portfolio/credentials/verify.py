@@ -126,6 +126,10 @@ class KeyNotFound(LookupError):
     pass
 
 
+class KeyRefused(KeyNotFound):
+    """The key is claimed for an issuer whose keys are known, and is not one of them: no other way is tried."""
+
+
 KeyResolver = Callable[[str], ResolvedKey]
 StatusResolver = Callable[[str], dict[str, Any] | None]
 
@@ -233,6 +237,8 @@ def default_key_resolver(site: KeyResolver | None = None) -> KeyResolver:
         if site is not None:
             try:
                 return site(method)
+            except KeyRefused:
+                raise
             except KeyNotFound:
                 pass
         if method.startswith("did:key:"):
