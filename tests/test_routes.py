@@ -109,6 +109,20 @@ def _submission(session: Session, ctx: dict[str, Any]) -> int:
     return submissions.decide(session, sent, assessor, "ready", "", factories.NOW).id
 
 
+def _credential(session: Session, ctx: dict[str, Any]) -> int:
+    """A signed badge of the walker (a learner)."""
+    from portfolio.credentials.models import Credential
+
+    owner = ctx["user"] if ctx["role"] is Role.BENEFICIARY else ctx["people"][Role.BENEFICIARY]
+    badge = Credential(public_id=f"urn:uuid:00000000-0000-4000-8000-{factories._n():012d}", holder_id=owner.id,
+                       organisation_id=_org_of(ctx, Role.ANIMATOR).id, kind="path", status="active",
+                       status_index=factories._n() % 131_072, title="Parcours Ticket Net terminé",
+                       content={}, document={"name": "Parcours Ticket Net"}, awarded_at=factories.NOW)
+    session.add(badge)
+    session.flush()
+    return badge.id
+
+
 def _consent(session: Session, ctx: dict[str, Any]) -> int:
     """A consent of the walker (a learner) to an organisation."""
     from portfolio.sharing.models import Consent
@@ -173,6 +187,10 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
                                              ctx["people"][Role.ASSESSOR]).memberships[0].organisation_id,
     "code": lambda session, ctx: "TN-2345-6789",
     "client_id": _once("api_client", _api_client),
+    # Open Badges (portfolio/credentials).
+    "slug": lambda session, ctx: "parcours-ticket-net",
+    "extension": lambda session, ctx: "png",
+    "credential_id": _once("credential", _credential),
 }
 
 

@@ -77,7 +77,7 @@ def export_credential(credential_id: int, output: Path, fmt: str | None) -> None
     """The signed credential ID, as JSON or baked into a PNG / SVG image."""
     from portfolio.cli import fail
     from portfolio.credentials.models import Credential
-    from portfolio.credentials.views import baked
+    from portfolio.credentials.services import baked
 
     credential = _credential(credential_id)
     assert isinstance(credential, Credential)

@@ -68,7 +68,8 @@ class CredentialHolder(Base):
 
     __tablename__ = "credential_holder"
 
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
     subject_id: Mapped[str] = mapped_column(sa.String(60), unique=True)
     include_email: Mapped[bool] = mapped_column(default=False)
     email_salt: Mapped[str] = mapped_column(sa.String(40), default="")

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -36,7 +36,7 @@ from portfolio.audit import services as audit
 from portfolio.auth.models import User
 from portfolio.catalogue.models import Module
 from portfolio.credentials import keys as keystore
-from portfolio.credentials import proofs, verify
+from portfolio.credentials import baking, images, proofs, verify
 from portfolio.credentials.models import (
     STATUS_LIST_SIZE,
     Credential,
@@ -89,7 +89,14 @@ class Site:
 
     @classmethod
     def current(cls) -> Site:
-        return cls(str(current_app.config["PUBLIC_URL"]).rstrip("/"), current_app.config)
+        """The application's site; outside an application (a bare service call), one that holds no key: what
+        is awarded there waits, pending, for ``ticketnet credentials sign-pending``."""
+        if has_app_context():
+            return cls(str(current_app.config["PUBLIC_URL"]).rstrip("/"), current_app.config)
+        import os
+
+        return cls(os.environ.get("TICKETNET_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+                   {"CREDENTIAL_KEY_DIR": "", "CREDENTIAL_KEYS_GENERATE": False})
 
     @property
     def did(self) -> str:
@@ -229,7 +236,7 @@ def did_document(session: Session, site: Site, organisation: Organisation, site_
 
 def holder_of(session: Session, user_id: int) -> CredentialHolder:
     """The learner's stable identifier, made on first need (two requests at once get the same one)."""
-    holder = session.get(CredentialHolder, user_id)
+    holder = holder_row(session, user_id)
     if holder is not None:
         return holder
     holder = CredentialHolder(user_id=user_id, subject_id=f"urn:uuid:{uuid.uuid4()}", email_salt=secrets.token_hex(16))
@@ -237,9 +244,13 @@ def holder_of(session: Session, user_id: int) -> CredentialHolder:
         with session.begin_nested():
             session.add(holder)
     except IntegrityError:
-        holder = session.get(CredentialHolder, user_id)
+        holder = holder_row(session, user_id)
         assert holder is not None
     return holder
+
+
+def holder_row(session: Session, user_id: int) -> CredentialHolder | None:
+    return session.scalar(sa.select(CredentialHolder).where(CredentialHolder.user_id == user_id))
 
 
 def email_hash(email: str, salt: str) -> str:
@@ -764,6 +775,21 @@ def document_json(credential: Credential) -> str:
     if credential.document is None:
         raise CredentialError(_l("Ce badge n'est pas encore signé."))
     return json.dumps(credential.document, ensure_ascii=False, indent=2)
+
+
+def baked(credential: Credential, fmt: str) -> tuple[bytes | str, str]:
+    """The credential as a file: its JSON, or a baked PNG or SVG picture; (content, mimetype)."""
+    text = document_json(credential)
+    issuer = credential.organisation.name
+    if fmt == "json":
+        return text, "application/ld+json"
+    if fmt == "png":
+        return baking.bake_png(images.badge_png(credential.kind, credential.title, issuer), text), "image/png"
+    return baking.bake_svg(images.badge_svg(credential.kind, credential.title, issuer), text), "image/svg+xml"
+
+
+def file_name(credential: Credential, fmt: str) -> str:
+    return f"badge-{credential.kind}-{credential.id}.{fmt}"
 
 
 # --- The status lists -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from competences import services as competences
 from competences.loader import latest_framework_id
 from portfolio import navigation, permissions
 from portfolio.auth.models import Role
-from portfolio.credentials import baking, images, services, verify
+from portfolio.credentials import services, verify
 from portfolio.credentials.models import Credential, CredentialStatus
 from portfolio.db import utcnow
 from portfolio.extensions import db, limiter
@@ -56,7 +56,7 @@ def _ip() -> str:
 @bp.get("/moi/badges")
 @role_required(Role.BENEFICIARY)
 def mine() -> str:
-    holder = db.session.get(services.CredentialHolder, current_user.id)
+    holder = services.holder_row(db.session, current_user.id)
     return render_template("credentials/mine.html", credentials=services.credentials_of(db.session, current_user.id),
                            offers=services.domain_offers(db.session, current_user.id),
                            include_email=bool(holder and holder.include_email))
@@ -122,29 +122,15 @@ def _download(body: bytes | str, mimetype: str, name: str) -> Response:
     return response
 
 
-def baked(credential: Credential, fmt: str) -> tuple[bytes | str, str]:
-    """The credential as a file: its JSON, or a baked PNG or SVG picture; (content, mimetype)."""
-    text = services.document_json(credential)
-    issuer = credential.organisation.name
-    if fmt == "json":
-        return text, "application/ld+json"
-    if fmt == "png":
-        return baking.bake_png(images.badge_png(credential.kind, credential.title, issuer), text), "image/png"
-    return baking.bake_svg(images.badge_svg(credential.kind, credential.title, issuer), text), "image/svg+xml"
-
-
-def file_name(credential: Credential, fmt: str) -> str:
-    return f"badge-{credential.kind}-{credential.id}.{fmt}"
-
-
-@bp.get("/moi/badges/<int:credential_id>/badge.<any(json, png, svg):fmt>")
+@bp.get("/moi/badges/<int:credential_id>/badge.<any(json, png, svg):extension>")
 @role_required(Role.BENEFICIARY)
-def download(credential_id: int, fmt: str) -> Response:
+def download(credential_id: int, extension: str) -> Response:
+    fmt = extension
     credential = _mine_or_404(credential_id)
     if credential.document is None:
         abort(404)
-    body, mimetype = baked(credential, fmt)
-    return _download(body, mimetype, file_name(credential, fmt))
+    body, mimetype = services.baked(credential, fmt)
+    return _download(body, mimetype, services.file_name(credential, fmt))
 
 
 # --- Issuers: DID documents, status lists, public pages ---------------------------------------------
@@ -153,7 +139,6 @@ def download(credential_id: int, fmt: str) -> Response:
 def _json(document: dict[str, Any], mimetype: str = "application/json") -> Response:
     response = Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype=mimetype)
     response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"  # wallets and verifiers read them from their own pages
     return response
 
 
