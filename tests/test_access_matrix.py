@@ -35,7 +35,8 @@ MARKERS = (NAME, OPEN_TITLE, OPEN_WORDS, PRIVATE_TITLE, PRIVATE_WORDS)
 # Routes whose arguments never name a learner's data (the walker's own accounts, sign-in, static files, the
 # coordination's figures by dataset or month...).
 NOT_ABOUT_A_LEARNER = {"identity_id", "connection_id", "client_id", "token", "provider", "filename", "code",
-                       "dataset", "period", "slug"}
+                       "dataset", "period", "slug",
+                       "domain_code"}
 
 
 def _staff(session: Session, role: Role, kind: OrgKind) -> User:

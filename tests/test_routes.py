@@ -190,6 +190,7 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     # Open Badges (portfolio/credentials).
     "slug": lambda session, ctx: "parcours-ticket-net",
     "extension": lambda session, ctx: "png",
+    "domain_code": lambda session, ctx: "D1",
     "credential_id": _once("credential", _credential),
 }
 

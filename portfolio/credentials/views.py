@@ -76,12 +76,18 @@ def email_choice() -> Response:
     return redirect(url_for(".mine"))
 
 
-@bp.route("/moi/badges/domaine/<code>", methods=["GET", "POST"])
+@bp.route("/moi/badges/domaine/<domain_code>", methods=["GET", "POST"])
 @role_required(Role.BENEFICIARY)
-def domain(code: str) -> Response | str | tuple[str, int]:
-    offer = next((o for o in services.domain_offers(db.session, current_user.id) if o.domain.code == code), None)
-    if offer is None:
+def domain(domain_code: str) -> Response | str | tuple[str, int]:
+    code = domain_code
+    framework = competences.certification_framework(db.session)
+    known = next((d for d in framework.domains if d.code == code), None) if framework is not None else None
+    if known is None:
         abort(404)
+    offer = next((o for o in services.domain_offers(db.session, current_user.id) if o.domain.code == code), None)
+    if offer is None or offer.organisation is None:
+        return render_template("credentials/domain.html", domain=known, offer=None, entries=[], chosen=[],
+                               error=None)
     entries = services.evidence_choices(db.session, current_user.id)
     chosen: list[int] = []
     error = None
@@ -96,7 +102,8 @@ def domain(code: str) -> Response | str | tuple[str, int]:
         else:
             flash(_("Votre badge est prêt."), "success")
             return redirect(url_for(".detail", credential_id=credential.id))
-    page = render_template("credentials/domain.html", offer=offer, entries=entries, chosen=chosen, error=error)
+    page = render_template("credentials/domain.html", domain=known, offer=offer, entries=entries, chosen=chosen,
+                           error=error)
     return (page, 400) if error else page
 
 
