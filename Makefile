@@ -48,7 +48,7 @@ compile-translations: $(VENV)/.installed
 # Developers: after changing user-visible strings, refresh the catalogues, then translate the new
 # English entries in portfolio/translations/en/LC_MESSAGES/messages.po.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --project=ticketnet --no-location \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k N_ --project=ticketnet --no-location \
 		--sort-output --omit-header -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 

@@ -1,4 +1,4 @@
-"""``ticketnet credentials list|export|revoke|sign-pending`` and ``ticketnet credentials keys list|generate|register``."""
+"""``ticketnet credentials list|export|revoke|sign-pending`` and ``ticketnet credentials keys ...``."""
 
 from __future__ import annotations
 

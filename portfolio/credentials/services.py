@@ -35,8 +35,8 @@ from competences.models import Competence, Framework, FrameworkDomain, Voice
 from portfolio.audit import services as audit
 from portfolio.auth.models import User
 from portfolio.catalogue.models import Module
-from portfolio.credentials import keys as keystore
 from portfolio.credentials import baking, images, proofs, verify
+from portfolio.credentials import keys as keystore
 from portfolio.credentials.models import (
     STATUS_LIST_SIZE,
     Credential,
@@ -46,7 +46,7 @@ from portfolio.credentials.models import (
     IssuerKey,
     RevocationReason,
 )
-from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, PathModule, WorkshopSession
+from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
 from portfolio.journal.models import EntryStatus, JournalEntry
 from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.sharing.models import Decision, Submission

@@ -61,43 +61,49 @@ KNOWN_SCHEMA_IDS = {
 JWS_PATTERN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 STATUS_LIST_MIN_BITS = 131_072
 
+def N_(text: str) -> str:
+    """Marks a sentence for the translation catalogue (``make translations`` extracts ``N_``); the page translates
+    it when it shows it. This module stays pure: no Flask, no Babel."""
+    return text
+
+
 # Every problem the check can report, with the sentence a person reads.
 MESSAGES: dict[str, str] = {
-    "unreadable": "Ce fichier n'est pas une attestation numérique lisible (ni JSON, ni JWT, ni image de badge).",
-    "context": "L'attestation ne suit pas les modèles attendus (contextes JSON-LD du W3C et d'Open Badges 3.0).",
-    "context_unknown": "L'attestation utilise un vocabulaire que ce site ne connaît pas : il ne peut pas la "
-                       "vérifier sans Internet.",
-    "undefined_term": "L'attestation contient des informations qu'aucun vocabulaire connu ne définit : elles "
-                      "ne seraient pas couvertes par la signature.",
-    "type": "Ce n'est pas un badge Open Badges (il faut le type OpenBadgeCredential ou AchievementCredential).",
-    "issuer": "L'émetteur est absent ou mal décrit.",
-    "credential_subject": "La personne ou la réussite attestée est mal décrite.",
-    "evidence": "Une preuve jointe est mal décrite.",
-    "schema": "L'attestation ne respecte pas le format Open Badges 3.0.",
-    "schema_unavailable": "L'attestation demande un contrôle de format que ce site ne peut pas faire sans "
-                          "Internet.",
-    "not_yet_valid": "L'attestation n'est pas encore valable (sa date de début est dans le futur).",
-    "expired": "L'attestation n'est plus valable (sa date de fin est passée).",
-    "proof_missing": "L'attestation n'est pas signée.",
-    "proof_unsupported": "L'attestation est signée d'une façon que ce site ne sait pas vérifier.",
-    "proof_method": "La clé qui a signé l'attestation est introuvable ou ne correspond pas à l'émetteur.",
-    "proof_invalid": "La signature ne correspond pas : l'attestation a été modifiée ou n'a pas été signée par "
-                     "cet émetteur.",
-    "revoked": "L'attestation a été révoquée par son émetteur.",
-    "suspended": "L'attestation est suspendue par son émetteur.",
-    "status_invalid": "La liste de révocation de l'émetteur est illisible ou mal signée.",
+    "unreadable": N_("Ce fichier n'est pas une attestation numérique lisible (ni JSON, ni JWT, ni image de badge)."),
+    "context": N_("L'attestation ne suit pas les modèles attendus (contextes JSON-LD du W3C et d'Open Badges 3.0)."),
+    "context_unknown": N_("L'attestation utilise un vocabulaire que ce site ne connaît pas : il ne peut pas la "
+                       "vérifier sans Internet."),
+    "undefined_term": N_("L'attestation contient des informations qu'aucun vocabulaire connu ne définit : elles "
+                      "ne seraient pas couvertes par la signature."),
+    "type": N_("Ce n'est pas un badge Open Badges (il faut le type OpenBadgeCredential ou AchievementCredential)."),
+    "issuer": N_("L'émetteur est absent ou mal décrit."),
+    "credential_subject": N_("La personne ou la réussite attestée est mal décrite."),
+    "evidence": N_("Une preuve jointe est mal décrite."),
+    "schema": N_("L'attestation ne respecte pas le format Open Badges 3.0."),
+    "schema_unavailable": N_("L'attestation demande un contrôle de format que ce site ne peut pas faire sans "
+                          "Internet."),
+    "not_yet_valid": N_("L'attestation n'est pas encore valable (sa date de début est dans le futur)."),
+    "expired": N_("L'attestation n'est plus valable (sa date de fin est passée)."),
+    "proof_missing": N_("L'attestation n'est pas signée."),
+    "proof_unsupported": N_("L'attestation est signée d'une façon que ce site ne sait pas vérifier."),
+    "proof_method": N_("La clé qui a signé l'attestation est introuvable ou ne correspond pas à l'émetteur."),
+    "proof_invalid": N_("La signature ne correspond pas : l'attestation a été modifiée ou n'a pas été signée par "
+                     "cet émetteur."),
+    "revoked": N_("L'attestation a été révoquée par son émetteur."),
+    "suspended": N_("L'attestation est suspendue par son émetteur."),
+    "status_invalid": N_("La liste de révocation de l'émetteur est illisible ou mal signée."),
 }
 WARNINGS: dict[str, str] = {
-    "old_version": "L'attestation suit une ancienne version des standards (VC 1.1) : elle est acceptée, "
-                   "mais son émetteur devrait passer à la version actuelle.",
-    "old_context": "L'attestation suit une version ancienne d'Open Badges 3.0.",
-    "old_cryptosuite": "La signature utilise un ancien nom de méthode (eddsa-2022).",
-    "embedded_key": "La clé de signature n'est écrite que dans l'attestation elle-même : ce site ne peut pas "
-                    "confirmer, sans Internet, qu'elle appartient bien à l'émetteur.",
-    "retired_key": "La signature a été faite avec une ancienne clé de l'émetteur, remplacée depuis ; "
-                   "elle reste valable pour les attestations émises avant.",
-    "proof_ignored": "Une signature d'un type inconnu a été ignorée.",
-    "status_unchecked": "Ce site ne peut pas consulter, sans Internet, la liste de révocation de l'émetteur.",
+    "old_version": N_("L'attestation suit une ancienne version des standards (VC 1.1) : elle est acceptée, "
+                   "mais son émetteur devrait passer à la version actuelle."),
+    "old_context": N_("L'attestation suit une version ancienne d'Open Badges 3.0."),
+    "old_cryptosuite": N_("La signature utilise un ancien nom de méthode (eddsa-2022)."),
+    "embedded_key": N_("La clé de signature n'est écrite que dans l'attestation elle-même : ce site ne peut pas "
+                    "confirmer, sans Internet, qu'elle appartient bien à l'émetteur."),
+    "retired_key": N_("La signature a été faite avec une ancienne clé de l'émetteur, remplacée depuis ; "
+                   "elle reste valable pour les attestations émises avant."),
+    "proof_ignored": N_("Une signature d'un type inconnu a été ignorée."),
+    "status_unchecked": N_("Ce site ne peut pas consulter, sans Internet, la liste de révocation de l'émetteur."),
 }
 
 
