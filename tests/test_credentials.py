@@ -748,3 +748,27 @@ def test_site_did_document_is_the_coordination_s(client: Any, db_session: Sessio
     document = client.get("/.well-known/did.json").get_json()
     assert document["id"] == "did:web:127.0.0.1%3A5000"
     assert document["verificationMethod"][0]["publicKeyMultibase"] == key.public_key
+
+
+def test_the_badges_page_runs_the_same_queries_whatever_the_number_of_badges(
+        app: Flask, db_session: Session, client: Any, login_as: Any, count_queries: Any) -> None:
+    learner = login_as(Role.BENEFICIARY)
+    epm = factories.organisation(db_session)
+
+    def add_badges(count: int) -> None:
+        for _i in range(count):
+            db_session.add(Credential(public_id=f"urn:uuid:00000000-0000-4000-8000-{factories._n():012d}",
+                                      holder_id=learner.id, organisation_id=epm.id, kind="path", status="active",
+                                      status_index=factories._n(), title="Parcours Ticket Net terminé", content={},
+                                      document={"name": "Parcours"}, awarded_at=factories.NOW))
+        db_session.commit()
+
+    add_badges(1)
+    client.get("/moi/badges")
+    with count_queries() as one:
+        assert client.get("/moi/badges").status_code == 200
+    add_badges(6)
+    with count_queries() as seven:
+        page = client.get("/moi/badges").get_data(as_text=True)
+    assert page.count("Parcours Ticket Net terminé") == 7
+    assert seven.count == one.count
