@@ -772,3 +772,18 @@ def test_the_badges_page_runs_the_same_queries_whatever_the_number_of_badges(
         page = client.get("/moi/badges").get_data(as_text=True)
     assert page.count("Parcours Ticket Net terminé") == 7
     assert seven.count == one.count
+
+
+def test_ticketnet_check_names_a_key_file_it_cannot_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from portfolio.checks import run_checks
+
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    (folder / "epm-x.pem").write_text("not a key")
+    (folder / "epm-y.pem").write_bytes(proofs.private_key_pem(Ed25519PrivateKey.generate()))
+    monkeypatch.setenv("TICKETNET_CREDENTIAL_KEY_EPM_Z", "z-not-a-key")
+    report = run_checks({"CREDENTIAL_KEY_DIR": str(folder), "INSTANCE_PATH": str(tmp_path),
+                         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "SECRET_KEY": "x" * 40})
+    named = [n for n in report.notes if "clé Ed25519" in n]
+    assert any("epm-x.pem" in n for n in named) and any("TICKETNET_CREDENTIAL_KEY_EPM_Z" in n for n in named)
+    assert not any("epm-y.pem" in n for n in named)
