@@ -707,15 +707,16 @@ def certification_decided(session: Session, submission: Submission, now: dt.date
                   ticket_id=_current_ticket_id(session, submission.owner_id))
 
 
-def certification_credential(session: Session, submission_id: int) -> Credential | None:
-    return session.scalar(sa.select(Credential).where(Credential.kind == CredentialKind.CERTIFICATION.value,
-                                                      Credential.submission_id == submission_id))
+def certification_credential(session: Session, submission_id: int, for_update: bool = False) -> Credential | None:
+    query = sa.select(Credential).where(Credential.kind == CredentialKind.CERTIFICATION.value,
+                                        Credential.submission_id == submission_id)
+    return session.scalar(query.with_for_update() if for_update else query)
 
 
 def withdraw_decision(session: Session, submission: Submission, by: User, now: dt.datetime, ip: str = "") -> bool:
     """The training body withdraws its positive decision: its credential is revoked and the verification code
     answers "retirée". False when there was nothing standing to withdraw."""
-    credential = certification_credential(session, submission.id)
+    credential = certification_credential(session, submission.id, for_update=True)  # two assessors at once: one
     if credential is None or credential.status == CredentialStatus.REVOKED.value:
         return False
     revoke(session, credential, RevocationReason.DECISION_WITHDRAWN, now, by)
