@@ -36,6 +36,7 @@ FEATURES: tuple[str, ...] = (
     "stats",
     "imports",
     "sharing",
+    "credentials",
     "api",
     "orgs",
     "staff",

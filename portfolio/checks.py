@@ -69,6 +69,11 @@ def run_checks(overrides: dict[str, Any] | None = None) -> CheckReport:
     if not _writable(Path(config["UPLOAD_DIR"])):
         report.errors.append(f"le dossier des fichiers {config['UPLOAD_DIR']} ({ENV_PREFIX}UPLOAD_DIR) n'est pas "
                              "accessible en écriture pour ce compte")
+    from portfolio.credentials import keys as credential_keys
+
+    for name in credential_keys.unreadable(config):
+        report.notes.append(f"{name} ne contient pas de clé Ed25519 lisible : les badges de son organisme "
+                            "attendront une clé (docs/credentials.md)")
     if production and rules:
         return report  # the application cannot be built; the database is checked once the rules pass
     _check_database(overrides, report)

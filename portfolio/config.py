@@ -172,6 +172,12 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         # The API of partner systems: how long an access token lives; the public verification page's limit.
         "API_TOKEN_SECONDS": _env_int("API_TOKEN_SECONDS", 3600),
         "VERIFY_LIMIT": os.environ.get(f"{ENV_PREFIX}VERIFY_LIMIT", "30 per minute"),
+        # Open Badges credentials (portfolio/credentials, docs/credentials.md): the folder of the issuers'
+        # private keys. In development a missing key is generated there; in production keys are given
+        # (files of this folder, or TICKETNET_CREDENTIAL_KEY_<ORGANISATION CODE> variables), never generated.
+        "CREDENTIAL_KEY_DIR": os.environ.get(f"{ENV_PREFIX}CREDENTIAL_KEY_DIR") or (
+            "" if production else str(instance / "credential-keys")),
+        "CREDENTIAL_KEYS_GENERATE": _env_bool("CREDENTIAL_KEYS_GENERATE", not production),
     }
     if production:
         # SQL parameters (names, journal text, password hashes) never go into logs or error messages.

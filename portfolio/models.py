@@ -21,6 +21,7 @@ from portfolio.catalogue.models import (  # noqa: F401
     SchemeConfig,
     SettingChange,
 )
+from portfolio.credentials.models import Credential, CredentialHolder, IssuerKey  # noqa: F401
 from portfolio.db import Base  # noqa: F401
 from portfolio.enrolment.models import (  # noqa: F401
     Attendance,

@@ -35,7 +35,8 @@ MARKERS = (NAME, OPEN_TITLE, OPEN_WORDS, PRIVATE_TITLE, PRIVATE_WORDS)
 # Routes whose arguments never name a learner's data (the walker's own accounts, sign-in, static files, the
 # coordination's figures by dataset or month...).
 NOT_ABOUT_A_LEARNER = {"identity_id", "connection_id", "client_id", "token", "provider", "filename", "code",
-                       "dataset", "period", "kind", "org_id", "staff_id", "module_id"}
+                       "dataset", "period", "kind", "org_id", "staff_id", "module_id", "slug",
+                       "domain_code"}
 
 
 def _staff(session: Session, role: Role, kind: OrgKind) -> User:
@@ -79,6 +80,14 @@ def world(app: Flask, db_session: Session) -> dict[str, Any]:
     sent = submissions.send(db_session, learner, people["consenting"].memberships[0].organisation_id, NOW)
     withdrawn = submissions.send(db_session, learner, people["revoked"].memberships[0].organisation_id, NOW)
     submissions.withdraw(db_session, withdrawn, learner, NOW)
+    from portfolio.credentials.models import Credential
+
+    badge = Credential(public_id="urn:uuid:00000000-0000-4000-8000-00000000abcd", holder_id=learner.id,
+                       organisation_id=enrolment.epm_id, kind="path", status="active", status_index=11,
+                       title="Parcours Ticket Net terminé", content={},
+                       document={"name": "Parcours Ticket Net", "credentialSubject": {"name": NAME}}, awarded_at=NOW)
+    db_session.add(badge)
+    db_session.flush()
     workshop = db_session.scalars(sa.select(WorkshopSession).where(
         WorkshopSession.epm_id == enrolment.epm_id)).first()
     values = {
@@ -87,11 +96,11 @@ def world(app: Flask, db_session: Session) -> dict[str, Any]:
         "submission_id": [sent.id, withdrawn.id], "consent_id": [consent.id],
         "organisation_id": [sent.organisation_id, withdrawn.organisation_id], "fmt": ["csv"],
         "ticket_id": [enrolment.ticket_id], "enrolment_id": [enrolment.id], "session_id": [workshop.id],
-        "epm_id": [enrolment.epm_id],
+        "epm_id": [enrolment.epm_id], "credential_id": [badge.id], "extension": ["json", "png"],
     }
     db_session.commit()
     return {"people": people, "values": values, "sent": sent, "withdrawn": withdrawn, "opened": opened,
-            "private": private, "photo": photo, "learner": learner, "consent": consent}
+            "private": private, "photo": photo, "learner": learner, "consent": consent, "badge": badge}
 
 
 def learner_urls(app: Flask, values: dict[str, list[Any]], methods: set[str]) -> list[tuple[str, str, str]]:
@@ -188,7 +197,8 @@ def test_the_consenting_organisation_reads_within_scope_and_the_owner_reads_ever
     assert NAME in competences_only.get(f"/partenaires/{learner.id}").get_data(as_text=True)
     owner = sign_in(app, learner)
     for url in (f"/journal/{opened.id}", f"/journal/{private.id}", f"/moi/certification/{world['sent'].id}",
-                f"/moi/certification/{world['withdrawn'].id}", "/moi/partage", "/moi/partage/consultations"):
+                f"/moi/certification/{world['withdrawn'].id}", "/moi/partage", "/moi/partage/consultations",
+                "/moi/badges", f"/moi/badges/{world['badge'].id}", f"/moi/badges/{world['badge'].id}/badge.json"):
         assert owner.get(url).status_code == 200, url
 
 

@@ -175,3 +175,37 @@ def test_a_visit_during_a_computation_of_the_dashboard_gets_the_previous_figures
         after = kept.figures(later, "race-probe", now + dt.timedelta(seconds=1), 300, second_visit_computes,
                              dict, dict)
     assert after.value == {"n": 2} and computed == ["first"]
+
+
+def test_ten_requests_for_one_domain_badge_at_once_leave_one_standing(committed_app: Flask) -> None:
+    """The learner double-clicks "Recevoir mon badge" (or two tabs): every request answers with a badge, one
+    badge stands, and each status-list place is taken once."""
+    from competences.models import Competence, Level, Voice
+    from competences.services import record_assessment
+    from portfolio.credentials import services as credentials
+    from portfolio.credentials.models import Credential
+
+    with committed_app.app_context():
+        session = db.session
+        epm = factories.epm(session)
+        animator = factories.user(session, Role.ANIMATOR, epm)
+        learner = factories.user(session, Role.BENEFICIARY, epm)
+        factories.enrolment(session, factories.ticket(session), epm, learner)
+        for code in ("D1.1", "D1.2", "D1.3"):
+            competence = session.scalar(sa.select(Competence).where(Competence.code == code))
+            record_assessment(session, learner, competence, Voice.ANIMATOR, Level.ACQUIRED, animator)
+        session.commit()
+        learner_id = learner.id
+
+    def ask(_index: int) -> int:
+        person = db.session.get(type(learner), learner_id)
+        return credentials.issue_domain(db.session, person, "D1", [], dt.datetime.now(dt.UTC)).id
+
+    results = run_at_once(committed_app, 10, ask)
+    assert all(isinstance(r, int) for r in results), results
+    with committed_app.app_context():
+        rows = db.session.scalars(sa.select(Credential).where(Credential.holder_id == learner_id)).all()
+        standing = [c for c in rows if c.status != "revoked"]
+        assert len(standing) == 1 and standing[0].status == "active"
+        assert all(r.revocation_reason == "replaced" for r in rows if r.status == "revoked")
+        assert len({(c.organisation_id, c.status_index) for c in rows}) == len(rows)

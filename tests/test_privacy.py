@@ -115,12 +115,20 @@ def person_everywhere(session: Session, storage: FolderStorage) -> dict[str, Any
                               changed_by_name=person.display_name))
     session.add(ApiClient(client_id="tn-odette", secret_hash="d" * 64, name="Logiciel", organisation_id=epm.id,
                           scope="submissions:read", created_by_id=person.id))
+    from portfolio.credentials.models import Credential, CredentialHolder
+
+    session.add(CredentialHolder(user_id=person.id, subject_id="urn:uuid:00000000-0000-4000-8000-000000000001"))
+    badge = Credential(public_id="urn:uuid:00000000-0000-4000-8000-000000000002", holder_id=person.id,
+                       organisation_id=epm.id, kind="path", status="active", status_index=7, title="Parcours",
+                       content={"name": "Parcours"}, document={"name": "Parcours", "issuer": "Odette Lafon"},
+                       awarded_at=NOW)
+    session.add(badge)
     reader = factories.user(session, Role.ANIMATOR, epm)
     audit.record(session, "journal.read", actor=reader, subject_user_id=person.id, ip="192.0.2.3")
     others_entry = factories.journal_entry(session, other, title="À quelqu'un d'autre")
     session.flush()
     return {"person": person, "other": other, "entry": entry, "photo": photo, "ticket": ticket,
-            "enrolment": enrolment, "others_entry": others_entry, "reader": reader}
+            "enrolment": enrolment, "others_entry": others_entry, "reader": reader, "badge": badge}
 
 
 def ids_referencing(session: Session, table_name: str, column: str, uid: int) -> set[int]:
@@ -171,6 +179,11 @@ def test_export_covers_and_deletion_clears_every_reference(app: Flask, db_sessio
     assert interview.projects == "" and interview.notes == ""
     assert db_session.scalar(sa.select(sa.func.count(Attendance.id)).where(
         Attendance.enrolment_id == world["enrolment"].id)) == 1
+    # Her badge is revoked (its status-list bit stays set) and emptied of what named her.
+    badge = db_session.get(type(world["badge"]), world["badge"].id)
+    db_session.refresh(badge)
+    assert (badge.status, badge.revocation_reason, badge.document, badge.content) == (
+        "revoked", "account_deleted", None, None)
     # The audit log keeps its events under a pseudonym; nothing names the person any more.
     events = db_session.scalars(sa.select(AuditEvent)).all()
     for event in events:

@@ -110,6 +110,20 @@ def _submission(session: Session, ctx: dict[str, Any]) -> int:
     return submissions.decide(session, sent, assessor, "ready", "", factories.NOW).id
 
 
+def _credential(session: Session, ctx: dict[str, Any]) -> int:
+    """A signed badge of the walker (a learner)."""
+    from portfolio.credentials.models import Credential
+
+    owner = ctx["user"] if ctx["role"] is Role.BENEFICIARY else ctx["people"][Role.BENEFICIARY]
+    badge = Credential(public_id=f"urn:uuid:00000000-0000-4000-8000-{factories._n():012d}", holder_id=owner.id,
+                       organisation_id=_org_of(ctx, Role.ANIMATOR).id, kind="path", status="active",
+                       status_index=factories._n() % 131_072, title="Parcours Ticket Net terminé",
+                       content={}, document={"name": "Parcours Ticket Net"}, awarded_at=factories.NOW)
+    session.add(badge)
+    session.flush()
+    return badge.id
+
+
 def _consent(session: Session, ctx: dict[str, Any]) -> int:
     """A consent of the walker (a learner) to an organisation."""
     from portfolio.sharing.models import Consent
@@ -206,6 +220,11 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "org_id": _organisation_the_walker_edits,
     "staff_id": _staff_the_walker_manages,
     "module_id": _once("module", _module),
+    # Open Badges (portfolio/credentials).
+    "slug": lambda session, ctx: "parcours-ticket-net",
+    "extension": lambda session, ctx: "png",
+    "domain_code": lambda session, ctx: "D1",
+    "credential_id": _once("credential", _credential),
 }
 
 

@@ -136,6 +136,7 @@ def create_demo(
     from portfolio.db import utcnow
     from portfolio.demo import stories
     from portfolio.demo.competences import create_competence_stories
+    from portfolio.demo.credentials import create_credential_stories
     from portfolio.demo.sharing import create_sharing_stories
     from portfolio.timeutil import local_today
 
@@ -160,4 +161,5 @@ def create_demo(
         stories.create_stories(session, organisations, users, today=today)
         create_competence_stories(session, organisations, users, today or local_today())
         create_sharing_stories(session, organisations, users, utcnow())
+        create_credential_stories(session, utcnow())
     return accounts

@@ -463,6 +463,7 @@ def record_attendance(
     if workshop.cancelled:
         raise TicketRefused(_l("Cet atelier est annulé."))
     locked = _lock_tickets(session, list(marks))
+    statuses_before = {ticket.id: ticket.status for ticket in locked.values()}
     attendances = {a.enrolment_id: a for a in session.scalars(
         sa.select(Attendance).where(Attendance.session_id == workshop.id, Attendance.enrolment_id.in_(list(marks))))}
     day = _local_day(workshop.starts_at)
@@ -494,6 +495,9 @@ def record_attendance(
     for ticket in locked.values():
         _update_ticket_status(ticket, used[ticket.id])
     session.flush()
+    from portfolio.credentials import services as credentials  # a completed path earns its credential
+
+    credentials.ticket_statuses_changed(session, locked.values(), statuses_before, now)
 
 
 def _update_ticket_status(ticket: Ticket, used: tickets.Ledger) -> None:

@@ -26,6 +26,7 @@ from portfolio import asset_dir
 from portfolio.account.models import SignedInSession
 from portfolio.audit.models import AuditEvent
 from portfolio.auth.models import LoginCard, Membership, User
+from portfolio.credentials import services as credentials
 from portfolio.db import Base, utcnow
 from portfolio.enrolment.models import Attendance, Enrolment, WorkshopSession
 from portfolio.journal.models import EntryStatus, JournalEntry, Photo
@@ -111,6 +112,8 @@ def collect(session: Session, user: User, now: dt.datetime | None = None) -> dic
         sa.select(SignInInvitation).where(SignInInvitation.user_id == uid).order_by(SignInInvitation.id)))
     staff_invitations = list(session.scalars(
         sa.select(StaffInvitation).where(StaffInvitation.user_id == uid).order_by(StaffInvitation.id)))
+    badges = credentials.credentials_of(session, uid)
+    identity = credentials.holder_row(session, uid)
 
     return {
         "format": FORMAT,
@@ -207,6 +210,16 @@ def collect(session: Session, user: User, now: dt.datetime | None = None) -> dic
              "target_type": e.target_type, "target_id": e.target_id,
              "ip": e.ip if e.actor_id == uid else None} for e in events
         ],
+        "credentials": [
+            {"id": c.id, "public_id": c.public_id, "kind": c.kind, "title": c.title, "issuer": c.organisation.name,
+             "status": c.status, "awarded_at": _iso(c.awarded_at), "issued_at": _iso(c.issued_at),
+             "revoked_at": _iso(c.revoked_at), "revocation_reason": c.revocation_reason,
+             "files": [f"badges/{credentials.file_name(c, fmt)}" for fmt in ("json", "png", "svg")]
+             if c.document is not None else []} for c in badges
+        ],
+        "credential_identity": [] if identity is None else [
+            {"id": identity.id, "subject_id": identity.subject_id, "include_email": identity.include_email,
+             "created_at": _iso(identity.created_at)}],
         MENTIONS: _mentions(session, uid),
     }
 
@@ -356,6 +369,11 @@ def build_archive(session: Session, storage: PhotoStorage, user: User, now: dt.d
                 except FileNotFoundError:
                     missing.append(photo.id)
         doc["missing_photos"] = missing
+        for badge in credentials.credentials_of(session, user.id):  # each signed badge, as JSON and baked images
+            if badge.document is not None:
+                for fmt in ("json", "png", "svg"):
+                    body, _mimetype = credentials.baked(badge, fmt)
+                    archive.writestr(f"badges/{credentials.file_name(badge, fmt)}", body)
         archive.writestr("portfolio.json", json.dumps(doc, ensure_ascii=False, indent=2))
         archive.writestr("leap2a.xml", leap2a(doc, _("Journal de %(name)s", name=user.display_name)))
         context = {"doc": doc, "user": user, "entries": entries, "exported": now, "photo_files": photo_files}

@@ -44,6 +44,11 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("assessment", "learner_id", "assessments", OnDelete.DELETE, "judgements on the person's competences"),
     Reference("consent", "owner_id", "consents", OnDelete.DELETE, "consents the person gave"),
     Reference("submission", "owner_id", "submissions", OnDelete.DELETE, "evidence files the person sent"),
+    Reference("credential_holder", "user_id", "credential_identity", OnDelete.DELETE,
+              "the stable identifier the person's credentials name her by"),
+    Reference("credential", "holder_id", "credentials", OnDelete.DETACH,
+              "credentials issued to the person: revoked, emptied of what named her; the rows keep their "
+              "status-list bits"),
     Reference("ticket", "beneficiary_id", "tickets", OnDelete.DETACH,
               "the prescriber's and the EPM's accounting record: kept, the holder's identity erased"),
     Reference("enrolment", "learner_id", "enrolments", OnDelete.DETACH,

@@ -50,6 +50,10 @@ def delete_account(session: Session, storage: PhotoStorage, user: User, secret_k
         .where(PositioningInterview.enrolment_id.in_(sa.select(Enrolment.id).where(Enrolment.learner_id == uid)))
         .values(projects="", notes="")
     )
+    # Her credentials are revoked (their status-list bits stay set) and emptied of what named her.
+    from portfolio.credentials import services as credentials
+
+    credentials.account_deleted(session, uid, dt.datetime.now(dt.UTC))
     # The audit log: the person's events stay, under a pseudonym; so do failed sign-ins with their name.
     audit.pseudonymise_person(session, uid, user.username, alias)
     # The scheme's settings the person changed stay, under the same pseudonym.

@@ -357,6 +357,9 @@ def decide(session: Session, submission: Submission, assessor: User, decision: s
     audit.record(session, "submission.decided", actor=assessor, organisation=submission.organisation,
                  target_type="submission", target_id=submission.id, subject_user_id=submission.owner_id, ip=ip,
                  details={"decision": decision, "code": submission.verification_code})
+    from portfolio.credentials import services as credentials  # a positive decision earns its credential
+
+    credentials.certification_decided(session, submission, now)
     return submission
 
 

@@ -331,12 +331,15 @@ def issue_tickets_bulk(
     return [str(row["reference"]) for row in rows]
 
 
-def cancel_ticket(session: Session, ticket: Ticket, today: dt.date) -> None:
-    """A prescriber withdraws a ticket nobody has used yet."""
+def cancel_ticket(session: Session, ticket: Ticket, today: dt.date, fraud: bool = False) -> None:
+    """A prescriber withdraws a ticket nobody has used yet; a ticket found to be used by fraud (someone else
+    than its holder, a forged one) is cancelled whatever its use, and the credentials earned with it are
+    revoked."""
     status = ticket.effective_status(today)
     if status is TicketStatus.CANCELLED:
         return
-    if status not in (TicketStatus.ISSUED, TicketStatus.REGISTERED) or ledger(session, [ticket.id])[ticket.id].sessions:
+    if not fraud and (status not in (TicketStatus.ISSUED, TicketStatus.REGISTERED)
+                      or ledger(session, [ticket.id])[ticket.id].sessions):
         raise TicketRefused(_l("Ce ticket a déjà servi : il ne peut plus être annulé."))
     ticket.status = TicketStatus.CANCELLED.value
     ticket.cancelled_at = utcnow()
@@ -345,6 +348,10 @@ def cancel_ticket(session: Session, ticket: Ticket, today: dt.date) -> None:
         .values(active=False, ended_at=utcnow())
     )
     session.flush()
+    if fraud:
+        from portfolio.credentials import services as credentials
+
+        credentials.ticket_cancelled_for_fraud(session, ticket, utcnow())
 
 
 # --- Finding a ticket by its reference ----------------------------------------------------------------

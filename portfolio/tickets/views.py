@@ -240,6 +240,21 @@ def cancel(ticket_id: int) -> Response:
     return redirect(url_for("tickets.detail", ticket_id=ticket.id))
 
 
+@bp.route("/tickets/<int:ticket_id>/annuler-pour-fraude", methods=["POST"])
+@role_required(Role.PRESCRIBER, Role.COORDINATOR)
+def cancel_for_fraud(ticket_id: int) -> Response:
+    ticket = _visible_ticket(ticket_id)
+    if request.form.get("confirm") != "1":
+        flash(_("Cochez la case pour confirmer la fraude."), "error")
+        return redirect(url_for("tickets.detail", ticket_id=ticket.id))
+    services.cancel_ticket(db.session, ticket, local_today(), fraud=True)
+    audit.record(db.session, "ticket.cancel", actor=current_user, target_type="ticket", target_id=ticket.reference,
+                 details={"reason": "fraud"}, ip=request.remote_addr or "")
+    flash(_("Le ticket %(ref)s est annulé pour fraude ; les badges obtenus avec lui sont révoqués.",
+            ref=ticket.reference), "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket.id))
+
+
 @bp.route("/tickets/imprimer")
 @role_required(Role.PRESCRIBER, Role.COORDINATOR)
 def print_tickets() -> Response:

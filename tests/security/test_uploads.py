@@ -31,6 +31,9 @@ FORM_VALUES: dict[str, dict[str, str]] = {}
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "importers"
 # endpoint -> a real file of the kind the route expects (default: a real image).
 REAL_FILES: dict[str, tuple[str, str, bytes]] = {
+    # /verifier: a real baked badge (1EdTech's test vector), which it reads and checks.
+    "credentials.verify_badge": ("badge.png", "image/png", (
+        FIXTURES.parent / "openbadges" / "vectors-1edtech-ob30" / "simple-json.png").read_bytes()),
     "tickets.import_file": ("liste.csv", "text/csv", "Nom;Prénom;Date de naissance;Commune;Public\n"
                             "Martin;Jeanne;02/03/1950;Cahors;seniors\n".encode()),
     "imports.journal": ("blog.xml", "application/rss+xml", (FIXTURES / "rss2.xml").read_bytes()),
