@@ -18,6 +18,7 @@ from competences.models import Level
 from portfolio import navigation, permissions
 from portfolio.auth.models import Role, User
 from portfolio.auth.sessions import recent_auth_required
+from portfolio.csvfile import csv_response
 from portfolio.db import utcnow
 from portfolio.extensions import db, limiter
 from portfolio.orgs.models import Organisation
@@ -414,13 +415,12 @@ def export_file(organisation_id: int, fmt: str) -> Response:
     readiness.audit_export(db.session, records, organisation, current_user, fmt, "web", ip=_ip())
     stamp = local_now().strftime("%Y%m%d")
     if fmt == "csv":
-        response = Response(readiness.to_csv(records), mimetype="text/csv")
-        response.mimetype_params["charset"] = "utf-8"
-    else:
-        import json
+        return csv_response(readiness.to_csv(records),  # type: ignore[no-any-return]
+                            f"preparation-{organisation.code}-{stamp}.csv")
+    import json
 
-        body = json.dumps(readiness.to_json(records, organisation, utcnow()), ensure_ascii=False, indent=2)
-        response = Response(body, mimetype="application/json")
+    body = json.dumps(readiness.to_json(records, organisation, utcnow()), ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="preparation-{organisation.code}-{stamp}.{fmt}"'
     return response
 
