@@ -167,9 +167,6 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         "API_TOKEN_SECONDS": _env_int("API_TOKEN_SECONDS", 3600),
         "VERIFY_LIMIT": os.environ.get(f"{ENV_PREFIX}VERIFY_LIMIT", "30 per minute"),
     }
-    if production:
-        # SQL parameters (names, journal text, password hashes) never go into logs or error messages.
-        config["DATABASE_OPTIONS"] = {"hide_parameters": True}
     config.update(overrides)
     config["TESTING"] = testing
     if production:

@@ -69,7 +69,7 @@ def database_snapshot(engine: sa.Engine, workdir: Path) -> Iterator[Snapshot]:
                 target.close()
         finally:
             raw.close()
-        snapshot_engine = sa.create_engine(f"sqlite:///{copy}", poolclass=NullPool)
+        snapshot_engine = sa.create_engine(f"sqlite:///{copy}", poolclass=NullPool, hide_parameters=True)
         try:
             with snapshot_engine.connect() as connection:
                 yield Snapshot(connection, "SQLite online backup API")

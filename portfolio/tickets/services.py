@@ -23,6 +23,7 @@ from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.tickets import reference
 from portfolio.tickets.models import Ticket, TicketSerial, TicketStatus
 from portfolio.timeutil import add_months
+from portfolio.unstorable import unstorable_problem
 
 DEPARTMENT = "46"  # the Lot
 EXPIRY_NOTICE_DAYS = 30
@@ -145,6 +146,9 @@ def make_holder(
     """The rules for the person named on a ticket, wherever they were typed (a batch, a spreadsheet):
     the holder, or ``TicketRefused`` saying why (without the line, which the caller knows)."""
     last, first, commune, phone, email = (v.strip() for v in (last, first, commune, phone, email))
+    for value in (last, first, born if isinstance(born, str) else "", commune, phone, email):
+        if (problem := unstorable_problem(value)) is not None:
+            raise TicketRefused(problem)
     if not (last and first and born and commune):
         raise TicketRefused(_l("il faut au moins le nom, le prénom, la date de naissance et la commune."))
     birth = born if isinstance(born, dt.date) else parse_date(born)
