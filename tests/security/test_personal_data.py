@@ -101,7 +101,7 @@ def test_the_autosave_answers_json_naming_the_field(client: Any, login_as: Any) 
 
 def test_the_sign_in_form_a_query_and_an_address_are_refused_too(client: Any) -> None:
     refused(client.post_form("/login", {"username": "jeanne\x00", "password": "x"}), "Identifiant")
-    in_address = "L'adresse de la page contient un caractère invisible qui ne peut pas être enregistré (dans « {field} »)"
+    in_address = "L'adresse de la page contient un caractère invisible qui ne peut pas être enregistré (dans « {field}"
     refused(client.get("/verifier?code=TN%00"), "code", in_address)
     refused(client.get("/invitation/abc%00def"), "token", in_address)
 
