@@ -252,6 +252,10 @@ def photo(photo_id: int, size: str) -> Response:
         data = storage.photo_storage().read(key)
     except FileNotFoundError:
         abort(404)
+    if found.owner_id != current_user.id:  # audited like an entry: the owner sees it in "Qui a consulté"
+        sharing.record_read(db.session, current_user, found.owner_id, "journal.photo_read", utcnow(),
+                            target_type="photo", target_id=found.id, details={"size": size},
+                            ip=request.remote_addr or "")
     response = Response(data, mimetype=found.content_type)
     response.headers["Cache-Control"] = "private, max-age=86400"
     response.headers["Content-Disposition"] = "inline"
