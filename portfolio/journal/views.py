@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portfolio import navigation, permissions
 from portfolio.auth.models import Role, User
-from portfolio.auth.sessions import keep_across_sign_in
+from portfolio.auth.sessions import current_session_id, keep_across_sign_in
 from portfolio.db import utcnow
 from portfolio.extensions import csrf, db
 from portfolio.journal import rescue, services, storage
@@ -93,7 +93,8 @@ def show(entry_id: int) -> str:
 def editor_form(entry: JournalEntry | None, owner: User, *, csrf: bool = True) -> EntryForm:
     """The editor's form for ``owner``'s entry (``None``: a new one), with the choices they may use."""
     form = EntryForm() if csrf else EntryForm(meta={"csrf": False})
-    form.keeper.data = rescue.keeper_for(owner.id, entry.id if entry else None)
+    form.keeper.data = rescue.keeper_for(owner.id, entry.id if entry else None,
+                                         current_session_id() if csrf else None)
     if request.method == "GET":
         if entry is not None:
             form.title.data = entry.title
