@@ -11,7 +11,7 @@ from portfolio.auth.password_policy import password_problems
 from portfolio.auth.passwords import hash_password
 from portfolio.auth.sessions import sign_out_everywhere
 
-SIGN_IN_ACTIONS = ("auth.login", "auth.login_failed", "auth.lockout")
+SIGN_IN_ACTIONS = ("auth.login", "auth.login_failed", "auth.throttled")
 
 
 class PasswordRefused(ValueError):
@@ -30,7 +30,7 @@ def change_password(session: Session, user: User, new_password: str) -> None:
 
 def recent_sign_ins(session: Session, user: User, limit: int = 5) -> list[AuditEvent]:
     """The latest sign-ins and refused attempts on ``user``'s account, newest first."""
-    refused_for_me = sa.and_(AuditEvent.action.in_(("auth.login_failed", "auth.lockout")),
+    refused_for_me = sa.and_(AuditEvent.action.in_(("auth.login_failed", "auth.throttled")),
                              AuditEvent.details["username"].as_string() == user.username)
     return list(session.scalars(
         sa.select(AuditEvent)

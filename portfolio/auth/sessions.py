@@ -85,6 +85,10 @@ def start_session(user: User, *, method: str, details: dict[str, Any] | None = N
     user.last_login_at = utcnow()
     audit.record(db.session, "auth.login", actor=user, details={"method": method, **(details or {})},
                  ip=client_address())
+    from portfolio.auth import limits
+
+    limits.forget_failures(user.username)  # this address's wrong passwords for the account are forgotten
+    limits.remember_device(user.id)  # and this browser is one where the account signed in
 
 
 def load_session_user(user_id: str) -> User | None:
