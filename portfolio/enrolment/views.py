@@ -24,7 +24,7 @@ from portfolio.enrolment.models import AttendanceStatus, Enrolment, WorkshopSess
 from portfolio.extensions import db
 from portfolio.orgs.models import Organisation
 from portfolio.pdf import pdf_response, render_pdf
-from portfolio.permissions import can_manage_epm, role_required
+from portfolio.permissions import can_manage_epm, can_print_login_card, role_required
 from portfolio.tickets import services as tickets
 from portfolio.tickets.services import TicketRefused
 from portfolio.timeutil import LOCAL_TZ, local_now, local_today
@@ -130,7 +130,7 @@ def learner(enrolment_id: int) -> str:
 def login_card(enrolment_id: int) -> Response:
     """A new login card (PDF): a one-time code replaces any earlier card and the old password."""
     enrolment = _my_enrolment(enrolment_id)
-    if enrolment.learner is None:
+    if not can_print_login_card(current_user, enrolment):
         abort(404)
     _card, code = cards.new_card(db.session, enrolment.learner, current_user)
     audit.record(db.session, "auth.login_card", actor=current_user, organisation=enrolment.epm,

@@ -138,8 +138,14 @@ def revoke(consent_id: int) -> Response:
 @bp.get("/moi/partage/consultations")
 @role_required(Role.BENEFICIARY)
 def reads() -> str:
+    """Qui a consulté mon portfolio, qui s'est connecté : the reads by others, and the latest sign-ins and new
+    ways into my account (all of them on ``account.history``)."""
+    from portfolio.account import services as account
+
     page = services.reads_of(db.session, current_user.id, before=request.args.get("avant", type=int))
-    return render_template("sharing/reads.html", page=page)
+    return render_template("sharing/reads.html", page=page,
+                           access=account.access_history(db.session, current_user, limit=10),
+                           labels=account.ACCESS_LABELS, ways_in=account.WAYS_IN)
 
 
 # --- The animator records a consent given on paper ---------------------------------------------------
