@@ -83,7 +83,7 @@ def mine() -> str:
     holding = [c for c in consents if services.is_holding(c, now)]
     ended = [c for c in consents if c not in holding]
     return render_template("sharing/mine.html", holding=holding, ended=ended, form=ActionForm(),
-                           last_day=services.last_day)
+                           held=submissions.held_by(db.session, current_user.id), last_day=services.last_day)
 
 
 def _consent_step(form: ConsentForm, owner: User) -> tuple[str, Any]:
@@ -132,6 +132,11 @@ def revoke(consent_id: int) -> Response:
         abort(404)
     if services.revoke_consent(db.session, consent, current_user, utcnow(), ip=_ip()):
         flash(_("C'est fait : %(org)s ne peut plus lire votre portfolio.", org=consent.organisation.name), "success")
+        kept = [h for h in submissions.held_by(db.session, current_user.id)
+                if h.submission.organisation_id == consent.organisation_id]
+        if kept:  # the file she sent is not her portfolio: the body still holds it; the page says how to withdraw it
+            flash(_("Mais %(org)s garde le dossier que vous lui avez envoyé : voyez ci-dessous ce qu'il contient et "
+                    "comment le retirer.", org=consent.organisation.name), "info")
     return redirect(url_for(".mine"))
 
 
@@ -246,8 +251,11 @@ def certification() -> str:
     form = SendForm()
     form.organisation_id.choices = organisation_choices(submissions.training_bodies(db.session))
     profile = competences.learner_profile(db.session, current_user.id)
+    held = {h.submission.id: h for h in submissions.held_by(db.session, current_user.id)}
     return render_template("sharing/certification.html", form=form, profile=profile,
-                           files=submissions.submissions_of(db.session, current_user.id), withdraw_form=ActionForm())
+                           choices=submissions.evidence_choices(db.session, current_user.id),
+                           files=submissions.submissions_of(db.session, current_user.id), held=held,
+                           withdraw_form=ActionForm())
 
 
 @bp.post("/moi/certification/envoyer")
@@ -259,12 +267,17 @@ def send() -> Response:
     if not form.validate_on_submit():
         flash(_("Choisissez un organisme de formation de la liste."), "error")
         return redirect(url_for(".certification"))
+    ticked = [int(v) for v in request.form.getlist("entries") if v.isdigit()]  # the texts she chose for this file
     try:
-        sent = submissions.send(db.session, current_user, form.organisation_id.data, utcnow(), ip=_ip())
+        sent = submissions.send(db.session, current_user, form.organisation_id.data, utcnow(), ip=_ip(),
+                                entries=ticked)
     except submissions.SubmissionError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".certification"))
-    flash(_("C'est envoyé à %(org)s. Vous verrez ici la décision.", org=sent.organisation.name), "success")
+    evidence = sent.snapshot["evidence"]
+    flash(_("C'est envoyé à %(org)s, avec %(texts)s et %(photos)s. Vous verrez ici la décision.",
+            org=sent.organisation.name, texts=ngettext("%(num)d texte", "%(num)d textes", len(evidence)),
+            photos=ngettext("%(num)d photo", "%(num)d photos", sum(len(e["photos"]) for e in evidence))), "success")
     return redirect(url_for(".my_file", submission_id=sent.id))
 
 
@@ -279,7 +292,9 @@ def _my_file_or_404(submission_id: int) -> Submission:
 @role_required(Role.BENEFICIARY)
 def my_file(submission_id: int) -> str:
     submission = _my_file_or_404(submission_id)
-    return render_template("sharing/my_file.html", submission=submission, snapshot=submission.snapshot,
+    held = next((h for h in submissions.held_by(db.session, current_user.id) if h.submission.id == submission.id),
+                None)
+    return render_template("sharing/my_file.html", submission=submission, snapshot=submission.snapshot, held=held,
                            withdraw_form=ActionForm())
 
 
@@ -294,8 +309,12 @@ def withdraw(submission_id: int) -> Response:
     except submissions.SubmissionError as exc:
         flash(str(exc), "error")
     else:
-        flash(_("Votre dossier est retiré : %(org)s ne peut plus le lire.", org=submission.organisation.name),
-              "success")
+        flash(_("Votre dossier est retiré : %(org)s ne le voit plus dans Ticket Net.",
+                org=submission.organisation.name), "success")
+        if any(h.submission.id == submission.id and h.copies for h in submissions.held_by(db.session,
+                                                                                          current_user.id)):
+            flash(_("%(org)s en avait téléchargé une copie : demandez-lui de l'effacer (voyez ci-dessous comment le "
+                    "joindre).", org=submission.organisation.name), "info")
     return redirect(url_for(".certification"))
 
 
@@ -352,6 +371,31 @@ def _typed_judgements() -> dict[int, tuple[str, str]]:
         if prefix == "level" and number.isdigit() and value:
             typed[int(number)] = (value, request.form.get(f"comment-{number}", "")[:2000])
     return typed
+
+
+@bp.get("/evaluation/dossiers/<int:submission_id>/photos/<int:photo_id>/<any(grande, miniature):size>")
+@role_required(Role.ASSESSOR)
+def submission_photo(submission_id: int, photo_id: int, size: str) -> Response:
+    """A photo sent with the file (the file lists it), for the assessors of the receiving body; audited."""
+    from portfolio.journal import storage
+    from portfolio.journal.models import Photo
+
+    found = _received_or_404(submission_id)
+    sent = {p["id"] for e in found.snapshot.get("evidence", []) for p in e.get("photos", [])}
+    photo = db.session.get(Photo, photo_id) if photo_id in sent else None
+    if photo is None or photo.owner_id != found.owner_id:  # not in the file, or deleted since
+        abort(404)
+    try:
+        data = storage.photo_storage().read(photo.storage_key if size == "grande" else photo.thumbnail_key)
+    except FileNotFoundError:
+        abort(404)
+    services.record_read(db.session, current_user, found.owner_id, "submission.photo_read", utcnow(),
+                         organisation=found.organisation, target_type="submission", target_id=found.id,
+                         details={"photo": photo.id, "size": size}, ip=_ip())
+    response = Response(data, mimetype=photo.content_type)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Content-Disposition"] = "inline"
+    return response
 
 
 @bp.post("/evaluation/dossiers/<int:submission_id>/jugements")
