@@ -21,6 +21,7 @@ from portfolio.db import utcnow
 from portfolio.extensions import csrf, db
 from portfolio.journal import photos as photo_rules
 from portfolio.journal import rescue, services, storage
+from portfolio.journal.devicecopies import device_copies_key
 from portfolio.journal.forms import ConfirmForm, EntryForm
 from portfolio.journal.models import EntryStatus, JournalEntry
 from portfolio.journal.photos import PhotoBudget, PhotoRejected, ProcessedPhoto, process_photo
@@ -32,7 +33,8 @@ from portfolio.uploads import UploadWriteError, upload_failed_message
 bp = Blueprint("journal", __name__, url_prefix="/journal")
 
 bp.record_once(lambda state: storage.init_app(state.app))
-bp.record_once(lambda state: state.app.jinja_env.globals.update(MAX_PHOTOS_PER_POST=photo_rules.MAX_PHOTOS_PER_POST))
+bp.record_once(lambda state: state.app.jinja_env.globals.update(MAX_PHOTOS_PER_POST=photo_rules.MAX_PHOTOS_PER_POST,
+                                                                device_copies_key=device_copies_key))
 bp.record_once(lambda state: user_logged_in.connect(rescue.publish_pending, state.app))
 keep_across_sign_in(rescue.PENDING)
 bp.record_once(
