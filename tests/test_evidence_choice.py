@@ -111,7 +111,7 @@ def test_the_send_page_lists_every_text_and_photo_with_its_visibility(client: An
                                                                "entries": [str(found["epm"].id), str(entry.id)]})
     assert response.status_code == 302
     done = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
-    assert "C'est envoyé à GRETA Test, avec 2 textes et 0 photo" in done
+    assert "C'est envoyé à GRETA Test, avec 2 textes et aucune photo. " in done
     assert "vous l'avez coché pour ce dossier" in done  # the owner sees which private texts she chose
     sent = db_session.scalars(sa.select(Submission).where(Submission.owner_id == learner.id)).one()
     assert {e["title"] for e in sent.snapshot["evidence"]} == {"Mon fils placé", "Mon premier courriel"}
@@ -161,7 +161,7 @@ def test_after_withdrawing_her_consent_the_pages_say_what_the_body_still_holds(
     assert "GRETA Test ne peut plus lire votre portfolio" in page
     assert "Mais GRETA Test garde le dossier que vous lui avez envoyé" in page
     assert "GRETA Test garde ce dossier et le lit dans Ticket Net, même si vous retirez votre accord : 1 texte, " \
-           "0 photo" in page
+           "aucune photo, vos compétences" in page
     assert f'action="/moi/certification/{sent.id}/retirer"' in page  # how to withdraw it: right there
 
     # The assessor downloads the readiness export, then decides: the file stays, a copy left Ticket Net.

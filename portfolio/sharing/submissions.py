@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 
 from competences import services as competences
@@ -270,6 +271,15 @@ def send(session: Session, learner: User, organisation_id: int, now: dt.datetime
                  target_id=submission.id, subject_user_id=learner.id, ip=ip,
                  details={"texts": len(evidence), "photos": sum(len(e["photos"]) for e in evidence)})
     return submission
+
+
+def count_texts(count: int) -> str:
+    """« aucun texte », « 1 texte », « 3 textes » (French: no plural for zero)."""
+    return _("aucun texte") if count == 0 else ngettext("%(num)d texte", "%(num)d textes", count)
+
+
+def count_photos(count: int) -> str:
+    return _("aucune photo") if count == 0 else ngettext("%(num)d photo", "%(num)d photos", count)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ def _register(state: Any) -> None:
     state.app.jinja_env.globals.update(SCOPE_LABELS=services.SCOPE_LABELS, READ_ACTIONS=services.READ_ACTIONS,
                                        DECISION_LABELS=submissions.DECISION_LABELS,
                                        SUBMISSION_STATUS_LABELS=submissions.STATUS_LABELS,
-                                       CONSENT_TEXT_VERSION=services.TEXT_VERSION)
+                                       CONSENT_TEXT_VERSION=services.TEXT_VERSION,
+                                       count_texts=submissions.count_texts, count_photos=submissions.count_photos)
     state.app.jinja_env.filters["fromiso"] = _from_iso
 
 
@@ -276,8 +277,8 @@ def send() -> Response:
         return redirect(url_for(".certification"))
     evidence = sent.snapshot["evidence"]
     flash(_("C'est envoyé à %(org)s, avec %(texts)s et %(photos)s. Vous verrez ici la décision.",
-            org=sent.organisation.name, texts=ngettext("%(num)d texte", "%(num)d textes", len(evidence)),
-            photos=ngettext("%(num)d photo", "%(num)d photos", sum(len(e["photos"]) for e in evidence))), "success")
+            org=sent.organisation.name, texts=submissions.count_texts(len(evidence)),
+            photos=submissions.count_photos(sum(len(e["photos"]) for e in evidence))), "success")
     return redirect(url_for(".my_file", submission_id=sent.id))
 
 
