@@ -82,7 +82,7 @@ def test_purge_refuses_a_nonsense_retention(runner: Any) -> None:
     assert runner.invoke(args=["purge", "--days", "0"]).exit_code == 2
 
 
-def test_ticketnet_purge_removes_staged_spreadsheets_older_than_an_hour(app: Any, runner: Any) -> None:
+def test_ticketnet_purge_removes_staged_spreadsheets_older_than_an_hour(app: Any, runner: Any, tmp_path: Any) -> None:
     """Spreadsheets of tickets waiting for "Émettre" hold names, birth dates and phones: the purge (run by a
     timer every few minutes) removes those older than an hour, even when nobody uploads again."""
     import os
@@ -90,6 +90,7 @@ def test_ticketnet_purge_removes_staged_spreadsheets_older_than_an_hour(app: Any
 
     from importers.staging import staging_store
 
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")  # this test's own folder
     store = staging_store(app.config["UPLOAD_DIR"])
     old, fresh = store.put(7, "vieux.csv", b"Lafon;Odile"), store.put(7, "recent.csv", b"Delmas;Jean")
     two_hours_ago = time.time() - 2 * 3600
