@@ -202,3 +202,23 @@ def test_a_withdrawn_file_says_it_is_gone_and_that_a_copy_was_taken(client: Any,
     db_session.expire_all()
     held = submissions.held_by(db_session, learner.id)
     assert [(h.submission.id, h.readable, len(h.copies)) for h in held] == [(sent.id, False, 1)]
+
+
+def test_the_send_page_and_what_bodies_hold_cost_the_same_whatever_the_texts_and_files(
+        client: Any, login_as: Any, app: Flask, db_session: Session, count_queries: Any) -> None:
+    learner, entry = candidate(db_session, "Mesure")
+    login_as(user=learner)
+    counts = []
+    for _round in range(2):
+        texts(learner, db_session, app)  # four more texts, two photos
+        greta = factories.organisation(db_session, OrgKind.TRAINING_BODY)
+        with app.test_request_context():
+            submissions.send(db_session, learner, greta.id, NOW, entries=[entry.id])
+        db_session.commit()
+        with count_queries() as send_page:
+            assert client.get("/moi/certification").status_code == 200
+        with count_queries() as who_may_see:
+            assert client.get("/moi/partage").status_code == 200
+        counts.append((send_page.count, who_may_see.count))
+    assert counts[0] == counts[1], counts
+    assert counts[0][0] <= 14 and counts[0][1] <= 6, counts
