@@ -10,14 +10,17 @@ the same file twice adds nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from importers.journal import ImportedEntry, JournalFile, Skipped, clean_tags
+from importers.errors import ImportRefused
+from importers.journal import MAX_IMAGE_BYTES, ImportedEntry, JournalFile, Skipped, clean_tags
 from portfolio.auth.models import User
 from portfolio.db import utcnow
 from portfolio.journal.models import EntryStatus, EntryTag, JournalEntry, Photo, Visibility
@@ -25,7 +28,9 @@ from portfolio.markdown import sanitise_html
 from portfolio.timeutil import LOCAL_TZ
 
 TITLE_LENGTH = 200
-MAX_IMAGE_BYTES = 15 * 1024 * 1024
+# The decoded pixels an import may cost, all its image files together (each decoded once): about 130 phone
+# photos (3 megapixels each once reduced) or 25 large PNG (bench/import_bounds.py, docs/benchmarks.md).
+MAX_IMPORT_DECODED_PIXELS = 400_000_000
 
 
 class ImageRefused(Exception):
@@ -39,19 +44,64 @@ class ImageRefused(Exception):
 StoreImage = Callable[[Session, User, JournalEntry, str, bytes], Photo]
 
 
-def store_imported_image(session: Session, owner: User, entry: JournalEntry, name: str, data: bytes) -> Photo:
+def store_imported_image(session: Session, owner: User, entry: JournalEntry, name: str, data: bytes, *,
+                         processed_files: dict[int, Any] | None = None) -> Photo:
     """Keep an image of an imported post as a photo of ``entry``, exactly as a photo sent from the editor:
     judged by its content, re-encoded (no EXIF, no GPS position survives), resized, with a thumbnail,
-    through the journal's photo storage. Raises :class:`ImageRefused` with the reason."""
+    through the journal's photo storage. Raises :class:`ImageRefused` with the reason.
+
+    ``processed_files`` (one per import) keeps what each file became, so that a file attached to several posts
+    is decoded once (the parser gives each reference the same bytes)."""
     from portfolio.journal import services as journal
     from portfolio.journal.photos import PhotoRejected, process_photo
     from portfolio.journal.storage import photo_storage
 
-    try:
-        processed = process_photo(data, MAX_IMAGE_BYTES)
-    except PhotoRejected as refused:
-        raise ImageRefused(refused.message) from refused
-    return journal.add_photo(session, photo_storage(), entry, processed, alt_text=name)
+    known = processed_files.get(id(data)) if processed_files is not None else None
+    if known is None:
+        try:
+            known = process_photo(data, MAX_IMAGE_BYTES)
+        except PhotoRejected as refused:
+            known = ImageRefused(refused.message)
+        if processed_files is not None:
+            processed_files[id(data)] = known
+    if isinstance(known, ImageRefused):
+        raise known
+    return journal.add_photo(session, photo_storage(), entry, known, alt_text=name)
+
+
+def decoded_pixels(parsed: JournalFile) -> int:
+    """The pixels the import's image files will cost once decoded (each file once; a file that is not an
+    image Pillow can open costs nothing: it will be refused)."""
+    import io
+
+    from PIL import Image
+
+    from portfolio.journal.photos import OPENERS, decoded_size
+
+    total = 0
+    seen: set[int] = set()
+    for entry in parsed.entries:
+        for image in entry.images:
+            if id(image.data) in seen:
+                continue
+            seen.add(id(image.data))
+            try:
+                with Image.open(io.BytesIO(image.data), formats=OPENERS) as opened:
+                    width, height = decoded_size(opened)
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+                continue
+            total += width * height
+    return total
+
+
+def check_image_budget(parsed: JournalFile) -> None:
+    """Refuse, before anything is written, an import whose images would cost too much to decode."""
+    pixels = decoded_pixels(parsed)
+    if pixels > MAX_IMPORT_DECODED_PIXELS:
+        raise ImportRefused(_l(
+            "Les photos de ce fichier sont trop grandes pour être importées en une fois (%(num)s millions de "
+            "points, %(max)s millions au plus). Importez votre journal en plusieurs fichiers, ou demandez de l'aide "
+            "à votre EPM.", num=pixels // 1_000_000, max=MAX_IMPORT_DECODED_PIXELS // 1_000_000))
 
 
 @dataclass(frozen=True)
@@ -91,7 +141,11 @@ def import_journal(
     progress: Callable[[int], None] | None = None,
 ) -> JournalImport:
     """Create the owner's journal entries from a parsed file: private, with their dates, tags and photos.
-    Flushes only; the caller commits (or rolls back: then nothing of the import remains)."""
+    Flushes only; the caller commits (or rolls back: then nothing of the import remains). Raises
+    ``ImportRefused`` before writing anything when its images would cost too much to decode."""
+    check_image_budget(parsed)
+    if store_image is store_imported_image:
+        store_image = functools.partial(store_imported_image, processed_files={})
     result = JournalImport(parsed.kind, skipped=list(parsed.skipped))
     existing = set(session.execute(
         sa.select(JournalEntry.title, JournalEntry.entry_date).where(JournalEntry.owner_id == owner.id)).all())

@@ -29,6 +29,11 @@ WP_PREFIX = "http://wordpress.org/export/"
 MAX_XML_BYTES = 50 * MB
 MAX_ARCHIVE_BYTES = 200 * MB
 MAX_ENTRIES = 5_000
+# Images: every reference counts (a file attached to sixty posts is sixty images), each file is read once.
+MAX_IMAGES_PER_POST = 10
+MAX_IMAGES = 200
+MAX_IMAGE_BYTES = 15 * MB  # one image file
+MAX_IMAGE_BYTES_TOTAL = 100 * MB  # every reference's size added up
 MAX_TAGS = 10
 TAG_LENGTH = 60
 ARCHIVE_LIMITS = ZipLimits(max_members=5_000, max_total_bytes=500 * MB, max_ratio=100, max_member_bytes=60 * MB)

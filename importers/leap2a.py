@@ -18,6 +18,10 @@ from importers.journal import (
     ATOM,
     LEAP2,
     MAX_ARCHIVE_BYTES,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_BYTES_TOTAL,
+    MAX_IMAGES,
+    MAX_IMAGES_PER_POST,
     MAX_XML_BYTES,
     RDF,
     ImportedEntry,
@@ -28,7 +32,7 @@ from importers.journal import (
     image_name,
     text,
 )
-from importers.safety import ZIP_MAGIC, check_size, open_zip, parse_xml, read_member, safe_member_name
+from importers.safety import MB, ZIP_MAGIC, check_size, open_zip, parse_xml, read_member, safe_member_name
 
 WHAT_POST = _l("Article")
 WHAT_FILE = _l("Fichier")
@@ -75,6 +79,7 @@ def parse_leap2a(data: bytes, filename: str = "") -> JournalFile:
     if root.tag != f"{{{ATOM}}}feed":
         raise ImportRefused(_l("Ce fichier n'est pas un export LEAP2A (Mahara) : il n'a pas la forme d'un flux Atom."))
     result = JournalFile("leap2a", title=atom_title(root.find(f"{{{ATOM}}}title")))
+    images = _Images(archive)
     entries = root.findall(f"{{{ATOM}}}entry")
     by_id = {text(e.find(f"{{{ATOM}}}id")): e for e in entries}
     attached: set[str] = set()
@@ -90,7 +95,7 @@ def parse_leap2a(data: bytes, filename: str = "") -> JournalFile:
             post = atom_entry(entry)
             post.draft = _is_draft(entry)
             for link in _links(entry, "has_attachment"):
-                _attach(result, post, by_id.get(link.get("href", "")), archive, base)
+                _attach(result, post, by_id.get(link.get("href", "")), images, base)
             result.add(post)
         elif kind == "selection" and _is_blog(entry):
             continue  # the journal itself: its posts are imported one by one
@@ -113,9 +118,46 @@ def _find_document(names: list[str]) -> str:
     return min(candidates, key=lambda n: (n.count("/"), n))
 
 
-def _attach(
-    result: JournalFile, post: ImportedEntry, resource: Element | None, archive: zipfile.ZipFile | None, base: str,
-) -> None:
+class _Images:
+    """The archive's image files, each read once however many posts attach it; every reference counts
+    against the limits (``MAX_IMAGES_PER_POST``, ``MAX_IMAGES``, ``MAX_IMAGE_BYTES_TOTAL``), checked from the
+    archive's directory before anything is read."""
+
+    def __init__(self, archive: zipfile.ZipFile | None) -> None:
+        self.archive = archive
+        self.members = {info.filename: info for info in archive.infolist()} if archive is not None else {}
+        self.read: dict[str, bytes] = {}
+        self.references = 0
+        self.total_bytes = 0
+
+    def get(self, post: ImportedEntry, name: str) -> bytes | None:
+        """The bytes of ``name`` for ``post`` (None when the file is too heavy to be a photo: it is reported)."""
+        info = self.members[name]
+        if info.file_size > MAX_IMAGE_BYTES:
+            return None
+        if len(post.images) >= MAX_IMAGES_PER_POST:
+            raise ImportRefused(_l(
+                "L'article « %(title)s » a plus de %(max)s photos : c'est trop pour un article. Retirez-en dans "
+                "l'export, ou demandez de l'aide à votre EPM.", title=post.title[:80], max=MAX_IMAGES_PER_POST))
+        self.references += 1
+        self.total_bytes += info.file_size
+        if self.references > MAX_IMAGES:
+            raise ImportRefused(_l(
+                "Ce fichier contient plus de %(max)s photos (une image jointe à plusieurs articles compte à chaque "
+                "fois) : c'est trop pour une seule importation. Importez votre journal en plusieurs fichiers, ou "
+                "demandez de l'aide à votre EPM.", max=MAX_IMAGES))
+        if self.total_bytes > MAX_IMAGE_BYTES_TOTAL:
+            raise ImportRefused(_l(
+                "Les photos de ce fichier pèsent plus de %(max)s Mo en tout (une image jointe à plusieurs articles "
+                "compte à chaque fois) : c'est trop pour une seule importation. Importez votre journal en plusieurs "
+                "fichiers, ou demandez de l'aide à votre EPM.", max=MAX_IMAGE_BYTES_TOTAL // MB))
+        if name not in self.read:
+            assert self.archive is not None
+            self.read[name] = read_member(self.archive, name)
+        return self.read[name]
+
+
+def _attach(result: JournalFile, post: ImportedEntry, resource: Element | None, images: _Images, base: str) -> None:
     if resource is None:
         result.skip(WHAT_FILE, post.title, _l("pièce jointe introuvable dans l'export."))
         return
@@ -129,12 +171,17 @@ def _attach(
     if not (mime.startswith("image/") or image_name(href) or image_name(title)):
         result.skip(WHAT_FILE, title, _l("pièce jointe qui n'est pas une image : non importée."))
         return
-    if archive is None or not href:
+    if images.archive is None or not href:
         result.skip(WHAT_FILE, title, _l("l'image n'est pas dans ce fichier : envoyez l'archive ZIP complète de "
                                          "Mahara."))
         return
     name = posixpath.normpath(posixpath.join(base, safe_member_name(href)))
-    if name not in set(archive.namelist()):
+    if name not in images.members:
         result.skip(WHAT_FILE, title, _l("l'image manque dans l'archive."))
         return
-    post.images.append(ImportedImage(title or posixpath.basename(name), read_member(archive, name)))
+    data = images.get(post, name)
+    if data is None:
+        result.skip(WHAT_FILE, title, _l("image trop lourde (%(max)s Mo au plus) : non importée.",
+                                         max=MAX_IMAGE_BYTES // MB))
+        return
+    post.images.append(ImportedImage(title or posixpath.basename(name), data))

@@ -2,7 +2,11 @@
 
 A file lives in ``UPLOAD_DIR/imports/<token>.upload`` beside a small JSON of who sent it and when,
 for one hour; only its sender may read it back. The folder is the one the photos use, shared by every
-application server. The token is random (never a name from the upload) and checked before use."""
+application server. The token is random (never a name from the upload) and checked before use.
+
+These files hold people's names, birth dates and phone numbers: they are removed once used, at each upload
+(those older than an hour), and by ``ticketnet purge`` (run every few minutes by a timer,
+``docs/deploy/ticketnet-purge.timer``); backups never carry them (``portfolio.backup``)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from typing import Any
 from portfolio.db import utcnow
 
 MAX_AGE = dt.timedelta(hours=1)
+FOLDER = "imports"  # under UPLOAD_DIR; never backed up
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
@@ -27,6 +32,11 @@ class Staged:
     filename: str
     data: bytes
     meta: dict[str, Any]
+
+
+def staging_store(upload_dir: Path | str) -> StagingStore:
+    """The staging folder of a site whose uploads live in ``upload_dir``."""
+    return StagingStore(Path(upload_dir) / FOLDER)
 
 
 class StagingStore:
@@ -71,17 +81,34 @@ class StagingStore:
     def _expired(self, created: str) -> bool:
         return utcnow() - dt.datetime.fromisoformat(created) > self.max_age
 
-    def purge(self) -> int:
-        """Remove the files older than ``max_age``; returns how many uploads were removed."""
-        removed = 0
+    def expired(self) -> list[str]:
+        """The tokens of the files older than ``max_age`` (by the time their description was written)."""
         if not self.folder.is_dir():
-            return 0
+            return []
         limit = (utcnow() - self.max_age).timestamp()
+        tokens = []
         for path in self.folder.glob("*.json"):
             try:
                 if path.stat().st_mtime < limit:
-                    self.discard(path.stem)
-                    removed += 1
+                    tokens.append(path.stem)
             except OSError:
                 continue
-        return removed
+        # A file whose description is missing (a server stopped between the two writes) goes too.
+        described = {path.stem for path in self.folder.glob("*.json")}
+        tokens += [path.stem for path in self.folder.glob("*.upload") if path.stem not in described
+                   and self._older_than(path, limit)]
+        return tokens
+
+    @staticmethod
+    def _older_than(path: Path, limit: float) -> bool:
+        try:
+            return path.stat().st_mtime < limit
+        except OSError:
+            return False
+
+    def purge(self) -> int:
+        """Remove the files older than ``max_age``; returns how many uploads were removed."""
+        tokens = self.expired()
+        for token in tokens:
+            self.discard(token)
+        return len(tokens)

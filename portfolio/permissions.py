@@ -291,10 +291,10 @@ def can_coordinate(user: Any) -> bool:
 
 
 def can_manage_sign_in(user: Any, account: Any) -> bool:
-    """Who may give ``account`` an invitation to sign in through an identity provider, or remove
-    its links: an administrator (any account), a coordinator (accounts without a coordinator or
-    administrator role), an animator (the learners of their own EPMs). Whoever invites could follow
-    the link themselves, so nobody may invite an account that holds more rights than they do."""
+    """Who may look after ``account``'s links to identity providers (see them, remove one, cancel an
+    invitation): an administrator (any account), a coordinator (accounts without a coordinator or
+    administrator role), an animator (the learners of their own EPMs). Nobody outranked looks after an
+    account with more rights. Creating a way in is stricter: ``can_create_sign_in_means``."""
     if not getattr(user, "is_authenticated", False) or account is None:
         return False
     if user.has_role(Role.ADMIN):
@@ -306,6 +306,60 @@ def can_manage_sign_in(user: Any, account: Any) -> bool:
         epms = {org.id for org in user.organisations_for(Role.ANIMATOR)}
         return any(m.organisation_id in epms for m in account.memberships)
     return False
+
+
+def account_in_use(account: Any) -> bool:
+    """An account that has a way in already (a password) or has been signed in to: it holds a person's work."""
+    return account.password_hash is not None or account.last_login_at is not None
+
+
+def _reads_what_they_read(user: Any, membership: Any) -> bool:
+    """Whether ``user`` may read everything a holder of ``membership`` may read (who sees what, DESIGN §4)."""
+    role, organisation_id = membership.role, membership.organisation_id
+    if role in (Role.ADMIN, Role.COORDINATOR):
+        return user.has_role(Role.ADMIN)  # the coordination's figures; an administrator reads them too
+    if role == Role.PRESCRIBER:  # a prescriber's tickets: the coordination reads every ticket
+        return can_coordinate(user) or is_staff_of(user, organisation_id, Role.PRESCRIBER)
+    if role in (Role.ANIMATOR, Role.ASSESSOR):  # learners' journals and files: only the same organisation's staff
+        return is_staff_of(user, organisation_id, role)
+    return False  # a learner's portfolio: nobody but she reads all of it
+
+
+def can_create_sign_in_means(user: Any, account: Any) -> bool:
+    """Who may create a way into ``account`` for someone to use (an invitation that links an identity
+    provider; a staff invitation): whoever creates it could use it, so **nobody creates a way into an
+    account with rights over data they may not read**.
+
+    - An account that owns a portfolio (a learner): never. What she keeps private, her files and her
+      consents, nobody but she reads; she links an identity herself, from *Mon compte* (signed in with her
+      password, or at the EPM with her login card). Her login card is the one way back in that staff make
+      for her: ``can_print_login_card``.
+    - A staff account in use (a password, or a sign-in already): only someone who reads everything it reads
+      (an administrator for a coordinator; the coordination for a prescriber; an animator or an assessor of
+      the same organisation for theirs).
+    - A new staff account, never used: its first way in comes from whoever may look after it (the rank rule,
+      ``can_manage_sign_in``: nobody grants more rights than their own).
+
+    Every new way in is announced to the account's holder at her next sign-in and listed on "Qui s'est
+    connecté" (``portfolio.account.services``)."""
+    if not getattr(user, "is_authenticated", False) or account is None or account.id == user.id:
+        return False
+    if not account.active or Role.BENEFICIARY in account.roles:
+        return False
+    if not account_in_use(account):
+        return can_manage_sign_in(user, account)
+    return bool(account.memberships) and all(_reads_what_they_read(user, m) for m in account.memberships)
+
+
+def can_print_login_card(user: Any, enrolment: Any) -> bool:
+    """A learner's login card (a one-time code that replaces her password): printed at her EPM by one of its
+    animators, when she lost her password or her card (the scheme's way back in for a person without e-mail).
+    Never for an account that holds a staff role too (a card would let an animator into a colleague's
+    account). Printing one ends her password and her sessions, so she notices; it is announced at her next
+    sign-in and listed on "Qui s'est connecté"."""
+    learner = enrolment.learner
+    return (learner is not None and learner.roles <= {Role.BENEFICIARY} and learner.active
+            and can_manage_epm(user, enrolment.epm_id))
 
 
 # --- Running the scheme: organisations, staff accounts, everyday settings -------------------------
@@ -382,7 +436,9 @@ def can_manage_staff(user: Any, account: Any) -> bool:
 
 def can_invite_staff(user: Any, account: Any) -> bool:
     """Who may give ``account`` a way in (an invitation link or an access card): whoever manages it,
-    for an active staff account only. Never a way into a learner's account: it holds someone's portfolio
+    for an active staff account only. Whoever manages a staff account could grant its roles to an account
+    of their own, so a new way in gives them no reading right they could not have; it is announced to the
+    holder at her next sign-in all the same (``portfolio.account.services.WAYS_IN``). Never a way into a learner's account: it holds someone's portfolio
     (learners get their login card from their EPM)."""
     return (can_manage_staff(user, account) and account.active
             and Role.BENEFICIARY not in account.roles and bool(account.memberships))
@@ -402,6 +458,8 @@ TEMPLATE_PREDICATES: dict[str, Callable[..., bool]] = {
     "can_read_entry": can_read_entry,
     "can_edit_entry": can_edit_entry,
     "can_manage_sign_in": can_manage_sign_in,
+    "can_create_sign_in_means": can_create_sign_in_means,
+    "can_print_login_card": can_print_login_card,
     "can_read_attendance": can_read_attendance,
     "can_read_submission": can_read_submission,
     "can_assess_submission": can_assess_submission,

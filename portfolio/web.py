@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from portfolio import navigation, requestlog, uploads
+from portfolio import navigation, requestlog, unstorable, uploads
 from portfolio.auth.models import User
 from portfolio.extensions import login_manager
 from portfolio.permissions import TEMPLATE_PREDICATES
@@ -56,8 +56,10 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
 
-    # First of all before_request functions (CSRF's included), so that every response has its id.
+    # First of all before_request functions (CSRF's included), so that every response has its id; then a
+    # request carrying a character the database cannot store is refused, whatever the view.
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
+    app.before_request_funcs[None].insert(1, unstorable.refuse_unstorable)
     app.after_request(_commit_and_secure)
     app.context_processor(_template_context)
     app.register_error_handler(HTTPException, _http_error)

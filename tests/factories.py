@@ -231,3 +231,10 @@ def readable_journal_for(session: Session, reader: User, role: Role) -> tuple[Us
                         ends_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30), text_hash="0" * 64))
     session.flush()
     return learner, journal_entry(session, learner, visibility=Visibility.CONSENTED.value)
+
+
+def add_role(session: Session, user_: User, role: Role, organisation_: Organisation | None = None) -> None:
+    """Give ``user_`` one more role (in a new organisation of the right kind unless one is given)."""
+    accounts.add_membership(session, user_, organisation_ or organisation(session, ROLE_ORG_KIND[role]), role)
+    session.flush()
+    session.refresh(user_, ["memberships"])

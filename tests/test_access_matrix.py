@@ -60,7 +60,9 @@ def world(app: Flask, db_session: Session) -> dict[str, Any]:
         Enrolment.learner_id == learner.id)).one()
     opened = factories.journal_entry(db_session, learner, title=OPEN_TITLE, body_md=OPEN_WORDS,
                                      visibility=Visibility.CONSENTED.value, in_portfolio=True)
-    private = factories.journal_entry(db_session, learner, title=PRIVATE_TITLE, body_md=PRIVATE_WORDS)
+    # Private, but linked to a competence: a text that may go in a file, only if she ticks it (she did not).
+    private = factories.journal_entry(db_session, learner, title=PRIVATE_TITLE, body_md=PRIVATE_WORDS,
+                                      competences=[factories.competence(db_session, "D1.2")])
     photo = factories.photo(db_session, FolderStorage(app.config["UPLOAD_DIR"]), opened, "photo")
     people = {
         "owner": learner,
@@ -100,6 +102,7 @@ def world(app: Flask, db_session: Session) -> dict[str, Any]:
     }
     db_session.commit()
     return {"people": people, "values": values, "sent": sent, "withdrawn": withdrawn, "opened": opened,
+            "evidence": evidence,
             "private": private, "photo": photo, "learner": learner, "consent": consent, "badge": badge}
 
 
@@ -139,7 +142,9 @@ def allowed(world: dict[str, Any], persona: str) -> set[str]:
     common = {f"/partenaires/{learner.id}"}
     if persona == "consenting":
         return common | {f"/journal/apprenant/{learner.id}", f"/journal/{opened.id}",
+                         f"/journal/{world['evidence'].id}",
                          f"/journal/photos/{photo.id}/miniature", f"/evaluation/dossiers/{sent.id}",
+                         f"/evaluation/dossiers/{sent.id}/photos/{photo.id}/miniature",
                          f"/evaluation/dossiers/{sent.id}/preparation.pdf",
                          f"/evaluation/export/{sent.organisation_id}/preparation.csv"}
     if persona == "competences_only":  # an animator of another EPM: the competence pages, nothing of the journal

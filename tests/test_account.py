@@ -259,8 +259,7 @@ def test_the_account_page_query_count_does_not_grow_with_the_data(client: Any, l
         client.application.test_client().post_form("/login", {"username": user.username,
                                                               "password": factories.PASSWORD})
         client.post_form("/login", {"username": user.username, "password": f"faux {n}"})
-        invitation, _ = sso.create_invitation(db_session, user, None, days=14)
-        sso.link_identity(db_session, invitation, "test", "https://idp.example", f"sub-{n}")
+        sso.link_own_identity(db_session, user, "test", "https://idp.example", f"sub-{n}")
     db_session.commit()
     with count_queries() as many:
         page = client.get("/compte").get_data(as_text=True)

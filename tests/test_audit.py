@@ -80,3 +80,38 @@ def test_ticketnet_purge_uses_the_configured_retention(app: Any, runner: Any, db
 
 def test_purge_refuses_a_nonsense_retention(runner: Any) -> None:
     assert runner.invoke(args=["purge", "--days", "0"]).exit_code == 2
+
+
+def test_ticketnet_purge_removes_staged_spreadsheets_older_than_an_hour(app: Any, runner: Any, tmp_path: Any) -> None:
+    """Spreadsheets of tickets waiting for "Émettre" hold names, birth dates and phones: the purge (run by a
+    timer every few minutes) removes those older than an hour, even when nobody uploads again."""
+    import os
+    import time
+
+    from importers.staging import staging_store
+
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")  # this test's own folder
+    store = staging_store(app.config["UPLOAD_DIR"])
+    old, fresh = store.put(7, "vieux.csv", b"Lafon;Odile"), store.put(7, "recent.csv", b"Delmas;Jean")
+    two_hours_ago = time.time() - 2 * 3600
+    for path in store.folder.glob(f"{old}.*"):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    orphan = store.folder / ("x" * 32 + ".upload")  # its description never got written
+    orphan.write_bytes(b"Martin;Paul")
+    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    assert "2 seraient supprimés" in runner.invoke(args=["purge", "--dry-run"]).output
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0 and "plus d'une heure : 2 supprimés" in result.output
+    assert sorted(p.name for p in store.folder.iterdir()) == [f"{fresh}.json", f"{fresh}.upload"]
+    assert store.get(fresh, 7) is not None and store.get(old, 7) is None
+
+
+def test_a_purge_that_removes_nothing_writes_no_event(app: Any, runner: Any, db_session: Session) -> None:
+    def purged() -> int:
+        db_session.expire_all()
+        return db_session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "audit.purged"))
+
+    runner.invoke(args=["purge"])
+    before = purged()
+    assert runner.invoke(args=["purge"]).exit_code == 0
+    assert purged() == before

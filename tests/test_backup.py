@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from importers.staging import staging_store
 from portfolio import create_app, migrate
 from portfolio.audit.models import AuditEvent
 from portfolio.auth.models import Membership, Role, User
@@ -39,6 +40,7 @@ SCALE = 12
 # nested folders with non-ASCII names.
 PHOTO = "a1/a1b2c3d4e5f60718293a4b5c6d7e8f90.jpg"
 EMPTY_PHOTO = "0f/0f1e2d3c4b5a69788796a5b4c3d2e1f0.png"
+STAGED = "Nom;Prénom;Date de naissance\nLafon;Odile;02/05/1960\n".encode()
 FILES = {
     PHOTO: bytes(range(256)) * 40,
     PHOTO.replace(".jpg", "-thumb.jpg"): b"\xff\xd8\xff" + b"\x00" * 500,
@@ -63,9 +65,10 @@ def database_dump(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def upload_files(root: Path) -> dict[str, bytes]:
-    """The complete files of an upload folder (not those still being written, ``.name.xxxx.part``)."""
+    """The complete files of an upload folder (not those still being written, ``.name.xxxx.part``, nor the
+    spreadsheets of tickets waiting for their confirmation, under ``imports/``)."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.endswith(".part")}
+            if p.is_file() and not p.name.endswith(".part") and p.relative_to(root).parts[0] != "imports"}
 
 
 def app_on(url: str, instance: Path) -> Flask:
@@ -98,6 +101,7 @@ def _add_rows_the_demo_lacks(app: Flask) -> None:
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         (root / key).write_bytes(content)
     (root / "a1" / ".b4d.jpg.1a2b3c4d.part").write_bytes(b"being written: not in the backup")
+    staging_store(root).put(1, "liste.csv", STAGED)  # a prescriber's spreadsheet waiting for "Émettre"
 
 
 EXPORTED_AT = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -191,6 +195,14 @@ def test_manifest_says_version_revision_date_and_counts(source: Source) -> None:
     assert manifest["uploads"] == {"files": len(FILES), "bytes": sum(len(b) for b in FILES.values())}
     assert {f"uploads/{key}" for key in FILES} | {"manifest.json"} <= names
     assert "database/alembic_version.jsonl" not in names
+
+
+def test_staged_spreadsheets_are_never_backed_up(source: Source) -> None:
+    root = Path(source.app.config["UPLOAD_DIR"])
+    assert [p.read_bytes() for p in (root / "imports").glob("*.upload")] == [STAGED]  # on disk, waiting
+    with zipfile.ZipFile(source.backup) as archive:
+        assert not [name for name in archive.namelist() if name.startswith("uploads/imports/")]
+        assert not [name for name in archive.namelist() if STAGED in archive.read(name)]
 
 
 def test_round_trip_restores_every_row_and_every_file(source: Source, target: Flask) -> None:

@@ -46,7 +46,7 @@ def candidate(session: Session, last_name: str = "Candidate") -> tuple[User, Any
     for days in (20, 13):
         factories.attend(session, factories.workshop(session, epm, NOW - dt.timedelta(days=days)), enrolment)
     entry = factories.journal_entry(session, learner, title="Mon premier courriel", in_portfolio=True,
-                                    body_md="J'ai écrit à ma fille.")
+                                    body_md="J'ai écrit à ma fille.", visibility="consented")
     record_assessment(session, learner, competence(session, "D1.1"), Voice.ANIMATOR, Level.ACQUIRED, animator,
                       evidence=[entry], at=NOW - dt.timedelta(days=13))
     record_assessment(session, learner, competence(session, "D1.2"), Voice.SELF, Level.IN_PROGRESS, learner)
@@ -110,7 +110,8 @@ def test_the_learner_sends_sees_and_withdraws_until_a_decision(client: Any, logi
     login_as(user=learner)
     page = client.get("/moi/certification").get_data(as_text=True)
     assert "GRETA Test" in page and "Prêt·e pour le B2i Adultes ?" in page
-    response = client.post_form("/moi/certification/envoyer", {"organisation_id": greta.id})
+    response = client.post_form("/moi/certification/envoyer", {"organisation_id": greta.id,
+                                                               "entries": str(_entry.id)})
     assert response.status_code == 302
     sent = db_session.scalars(sa.select(Submission).where(Submission.owner_id == learner.id)).one()
     mine = client.get(f"/moi/certification/{sent.id}").get_data(as_text=True)
@@ -387,7 +388,7 @@ def test_the_assessors_pages_cost_the_same_whatever_the_file(client: Any, login_
     small = submissions.send(db_session, candidate(db_session, "Petit")[0], greta.id, NOW)
     learner, _entry = candidate(db_session, "Grand")
     for n in range(6):
-        factories.journal_entry(db_session, learner, title=f"Preuve {n}", in_portfolio=True)
+        factories.journal_entry(db_session, learner, title=f"Preuve {n}", in_portfolio=True, visibility="consented")
     big = submissions.send(db_session, learner, greta.id, NOW)
     login_as(user=assessor)
     counts = {}

@@ -254,6 +254,31 @@ def test_a_photo_uploaded_with_the_form_is_stored_clean_and_served_to_readers_on
     assert client.get(f"/journal/{photo.entry_id}").status_code == 404
 
 
+def test_a_partner_reading_a_photo_is_audited_like_an_entry(client: Any, login_as: Any, db_session: Session,
+                                                            storage: FolderStorage) -> None:
+    from portfolio.audit.models import AuditEvent
+
+    learner, animator, epm = learner_at_epm(db_session)
+    entry = factories.journal_entry(db_session, learner, visibility=Visibility.EPM.value)
+    photo = factories.photo(db_session, storage, entry)
+    login_as(user=learner)
+    assert client.get(f"/journal/photos/{photo.id}/miniature").status_code == 200  # her own: not a "read"
+    client.post_form("/logout")
+    login_as(user=animator)
+    for size in ("miniature", "grande"):
+        assert client.get(f"/journal/photos/{photo.id}/{size}").status_code == 200
+    db_session.expire_all()
+    events = db_session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "journal.photo_read")
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.actor_id, e.subject_user_id, e.organisation_id, e.target_type, e.target_id, e.details["size"])
+            for e in events] == [(animator.id, learner.id, epm.id, "photo", str(photo.id), "miniature"),
+                                 (animator.id, learner.id, epm.id, "photo", str(photo.id), "grande")]
+    client.post_form("/logout")
+    login_as(user=learner)
+    page = client.get("/moi/partage/consultations").get_data(as_text=True)
+    assert page.count("une photo de votre journal") == 2
+
+
 def test_a_refused_photo_keeps_the_text_and_does_not_publish(client: Any, login_as: Any, db_session: Session) -> None:
     learner = factories.user(db_session, Role.BENEFICIARY)
     login_as(user=learner)

@@ -41,6 +41,19 @@ def sign_in(client: Any, user: Any, login_url: str) -> Any:
         "csrf_token": token.group(1), "username": user.username, "password": factories.PASSWORD})
 
 
+def session_of(session: Session, user: Any, new: bool = False) -> int:
+    """The id of ``user``'s latest signed-in session record (``new``: a record made for them now)."""
+    from portfolio.account.models import SignedInSession
+
+    if new:
+        record = SignedInSession(user_id=user.id, token_hash=f"{factories._n():064d}")
+        session.add(record)
+        session.commit()
+        return record.id
+    return session.scalars(sa.select(SignedInSession.id).where(SignedInSession.user_id == user.id)
+                           .order_by(SignedInSession.id.desc())).first()
+
+
 def expire_browser_session(client: Any) -> None:
     client.delete_cookie("ticketnet_session")  # the cookie outlived its idle time in the browser
 
@@ -88,6 +101,30 @@ def test_a_draft_stays_a_draft_and_an_edited_entry_is_updated_not_copied(
     sign_in(client, learner, response.headers["Location"])
     [kept] = entries_of(db_session, learner.id)
     assert (kept.id, kept.body_md, kept.status) == (entry.id, "Début et suite", "draft")
+
+
+def test_a_published_entry_is_never_changed_by_a_keeper(client: Any, login_as: Any, db_session: Session) -> None:
+    """She opens her published entry, then signs out; someone at the computer sends the form again (or her
+    other tab does): the published text stays as it was, what was sent waits beside it as a new draft."""
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    published = factories.journal_entry(db_session, learner, title="Ma recette", body_md="La vraie recette.",
+                                        visibility="epm")
+    login_as(user=learner)
+    keeper = editor_keeper(client, f"/journal/{published.id}/modifier")
+    client.post_form("/logout")
+    response = send_after_expiry(client, keeper, f"/journal/{published.id}/modifier", title="Ma recette",
+                                 body_md="Remplacé par quelqu'un d'autre.", visibility="private")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "le texte déjà publié n&#39;a pas changé" in page
+    entries = {e.id: e for e in entries_of(db_session, learner.id)}
+    assert (entries[published.id].body_md, entries[published.id].status, entries[published.id].visibility) == (
+        "La vraie recette.", "published", "epm")
+    [copy] = [e for e in entries.values() if e.id != published.id]
+    assert (copy.body_md, copy.status) == ("Remplacé par quelqu'un d'autre.", "draft")
+    sign_in(client, learner, response.headers["Location"])  # her next sign-in publishes nothing by itself
+    assert {e.id: e.status for e in entries_of(db_session, learner.id)} == {published.id: "published",
+                                                                           copy.id: "draft"}
 
 
 def test_without_a_title_it_waits_as_a_draft(client: Any, login_as: Any, db_session: Session) -> None:
@@ -152,13 +189,18 @@ def test_refused_without_a_valid_keeper_or_from_another_site(
     login_as(user=learner)
     keeper = editor_keeper(client)
     expire_browser_session(client)
+    learner_session, other_session = session_of(db_session, learner), session_of(db_session, other)
+    staff_session = session_of(db_session, staff, new=True)
     with app.test_request_context():
         forged = {
             "none": "",
             "garbage": "abc.def",
             "other secret": keeper[:-2] + ("AA" if not keeper.endswith("AA") else "BB"),
-            "staff": rescue.keeper_for(staff.id, None),
-            "someone else's entry": rescue.keeper_for(learner.id, others_entry.id),
+            "staff": rescue.keeper_for(staff.id, None, staff_session),
+            "someone else's entry": rescue.keeper_for(learner.id, others_entry.id, learner_session),
+            "no session": rescue.keeper_for(learner.id, None, None),
+            "a session that never was": rescue.keeper_for(learner.id, None, 10**9),
+            "someone else's session": rescue.keeper_for(learner.id, None, other_session),
         }
     for case, token in forged.items():
         response = send_after_expiry(client, token)

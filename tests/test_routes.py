@@ -101,12 +101,21 @@ def _photo(session: Session, ctx: dict[str, Any]) -> int:
 
 def _submission(session: Session, ctx: dict[str, Any]) -> int:
     """A decided file the walker may open when allowed: an assessor's organisation received it; a learner
-    sent it."""
+    sent it. For an assessor and a learner it carries the journal sample's entry and photo (ticked)."""
     from portfolio.sharing import submissions
 
     assessor = ctx["user"] if ctx["role"] is Role.ASSESSOR else ctx["people"][Role.ASSESSOR]
-    owner = ctx["user"] if ctx["role"] is Role.BENEFICIARY else factories.user(session, Role.BENEFICIARY)
-    sent = submissions.send(session, owner, assessor.organisations_for(Role.ASSESSOR)[0].id, factories.NOW)
+    entries: list[int] = []
+    if ctx["role"] in (Role.ASSESSOR, Role.BENEFICIARY):
+        owner, entry = _journal(session, ctx)
+        URL_VALUES["photo_id"](session, ctx)
+        entry.in_portfolio = True  # chosen for her portfolio: a text that may go in a file
+        session.flush()
+        entries = [entry.id]
+    else:
+        owner = factories.user(session, Role.BENEFICIARY)
+    sent = submissions.send(session, owner, assessor.organisations_for(Role.ASSESSOR)[0].id, factories.NOW,
+                            entries=entries)
     return submissions.decide(session, sent, assessor, "ready", "", factories.NOW).id
 
 
@@ -196,7 +205,7 @@ URL_VALUES: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
         session, _org_of(ctx, Role.ANIMATOR), factories.NOW).id),
     "entry_id": lambda session, ctx: _journal(session, ctx)[1].id,
     "owner_id": _journal_owner,
-    "photo_id": _photo,
+    "photo_id": _once("photo", _photo),
     "size": lambda session, ctx: "miniature",
     "learner_id": lambda session, ctx: _once("enrolment", _enrolment)(session, ctx).learner_id,
     "epm_id": _once("paid_epm", lambda session, ctx: _paid_epm(session)),

@@ -142,9 +142,12 @@ def test_export_csv(db_session: Session) -> None:
     mine = factories.organisation(db_session, OrgKind.PRESCRIBER, code="caf-test")
     [ticket] = issue(db_session, holder("Lafon", "Odile"), prescriber=mine)
     issue(db_session, holder("Other"))
-    rows = list(csv.DictReader(io.StringIO(tickets.export_csv(db_session, TODAY, mine))))
+    content = tickets.export_csv(db_session, TODAY, mine)
+    assert content.startswith("\ufeffreference;prescripteur;nom;".encode())  # the site's one CSV writer
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 1
     assert rows[0]["reference"] == ticket.reference and rows[0]["nom"] == "Lafon"
     assert rows[0]["etat"] == "issued" and rows[0]["heures_utilisees"] == "0" and rows[0]["prescripteur"] == "caf-test"
-    everything = list(csv.DictReader(io.StringIO(tickets.export_csv(db_session, TODAY))))
+    everything = list(csv.DictReader(io.StringIO(tickets.export_csv(db_session, TODAY).decode("utf-8-sig")),
+                                     delimiter=";"))
     assert len(everything) >= 2

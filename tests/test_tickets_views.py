@@ -188,12 +188,14 @@ def test_tickets_export_command(runner: Any, db_session: Session, tmp_path: Path
     target = tmp_path / "tickets.csv"
     result = runner.invoke(args=["tickets", "export", "--prescriber", "msa-test", "-o", str(target)])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert [(r["reference"], r["nom"], r["etat"]) for r in rows] == [(ticket.reference, "Exporté", "issued")]
+    assert "1 tickets écrits" in result.output
     unknown = runner.invoke(args=["tickets", "export", "--prescriber", "nope", "-o", str(target)])
     assert unknown.exit_code == 1 and "prescripteur inconnu" in unknown.output
     everything = runner.invoke(args=["tickets", "export", "-o", str(tmp_path / "all.csv")])
-    assert everything.exit_code == 0 and len(list(csv.DictReader(io.StringIO((tmp_path / "all.csv").read_text())))) >= 2
+    everything_rows = csv.DictReader(io.StringIO((tmp_path / "all.csv").read_text("utf-8-sig")), delimiter=";")
+    assert everything.exit_code == 0 and len(list(everything_rows)) >= 2
 
 
 def test_nobody_gets_a_second_ticket_still_in_use(client: Any, login_as: Any, db_session: Session) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
@@ -61,9 +61,27 @@ def index() -> str:
         "account/index.html",
         identities=sso.identities_of(db.session, current_user),
         sign_ins=services.recent_sign_ins(db.session, current_user),
+        labels=services.ACCESS_LABELS, ways_in=services.WAYS_IN,
         sessions=active_sessions(db.session, current_user),
         this_session=current_session_id(),
     )
+
+
+@bp.route("/compte/connexions")
+@signed_in
+def history() -> str:
+    """Qui s'est connecté : the sign-ins of my account, the refused attempts and every new way into it."""
+    page = services.access_history(db.session, current_user, before=request.args.get("avant", type=int))
+    return render_template("account/history.html", page=page, labels=services.ACCESS_LABELS,
+                           ways_in=services.WAYS_IN)
+
+
+@bp.route("/compte/connexions/vu", methods=["POST"])
+@signed_in
+def seen_ways_in() -> Response:
+    """The announcement of new ways into my account is read: it is no longer shown in this session."""
+    session.pop(services.NEW_WAYS_IN, None)
+    return redirect(url_for("account.history"))
 
 
 @bp.route("/compte/sessions/<int:connection_id>/fermer", methods=["POST"])

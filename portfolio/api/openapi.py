@@ -72,8 +72,10 @@ def document(base_url: str) -> dict[str, Any]:
                             "code": {"type": "string"}, "title": {"type": "string"}, "domain": {"type": "string"},
                             "animator": {"type": ["string", "null"]}, "assessor": {"type": ["string", "null"]}}}},
                         "snapshot": {"type": "object", "description": (
-                            "The evidence file exactly as sent (competences with the three voices, evidence "
-                            "entries, attendance). Only with the scope `submissions:evidence`.")},
+                            "The evidence file exactly as sent (format ticketnet-evidence-file version 2: "
+                            "competences with the three voices, the evidence entries the learner chose for it with "
+                            "their visibility and the description of their photos, attendance). Only with the scope "
+                            "`submissions:evidence`.")},
                     }}]},
             },
         },

@@ -103,9 +103,8 @@ def redeem(session: Session, card: LoginCard, password: str, now: dt.datetime | 
     card.used_at = now
     user.password_hash = hash_password(password)
     user.session_version += 1
-    user.last_login_at = now
     session.flush()
-    return user
+    return user  # ``start_session`` records the sign-in (and reads the previous one first)
 
 
 def pending_card(session: Session, user_id: int, now: dt.datetime | None = None) -> LoginCard | None:

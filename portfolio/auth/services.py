@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 
 from portfolio.auth.models import Membership, Role, User
 from portfolio.auth.passwords import hash_password, needs_rehash, verify_password
-from portfolio.db import utcnow
 from portfolio.orgs.models import Organisation
 
 
@@ -58,5 +57,4 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    return user
+    return user  # ``start_session`` records the sign-in (and reads the previous one first)

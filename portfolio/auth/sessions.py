@@ -73,6 +73,7 @@ def start_session(user: User, *, method: str, details: dict[str, Any] | None = N
     """Sign ``user`` in on a new session and record it (``method``: password, oidc, ...). This is the
     one way to sign someone in: a session that did not start here is not recognised."""
     _fresh_session()
+    previous_sign_in = user.last_login_at
     token = secrets.token_urlsafe(32)
     db.session.add(SignedInSession(user_id=user.id, token_hash=_digest(token), method=method[:20],
                                    ip=client_address(), user_agent=request.user_agent.string[:200]))
@@ -85,6 +86,15 @@ def start_session(user: User, *, method: str, details: dict[str, Any] | None = N
     user.last_login_at = utcnow()
     audit.record(db.session, "auth.login", actor=user, details={"method": method, **(details or {})},
                  ip=client_address())
+    from portfolio.account.services import NEW_WAYS_IN, new_ways_in_since
+    from portfolio.auth import limits
+
+    limits.forget_failures(user.username)  # this address's wrong passwords for the account are forgotten
+    limits.remember_device(user.id)  # and this browser is one where the account signed in
+    # Every new way into the account since its previous sign-in (a card printed, an identity linked…) is
+    # announced now, on every page of this session until she has seen the list (``base.html``).
+    if previous_sign_in is not None and (count := new_ways_in_since(db.session, user, previous_sign_in)):
+        session[NEW_WAYS_IN] = count
 
 
 def load_session_user(user_id: str) -> User | None:

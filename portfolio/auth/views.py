@@ -104,7 +104,7 @@ def choose_password() -> Response | str:
     if form.validate_on_submit():
         user = cards.redeem(db.session, card, form.password.data or "")
         start_session(user, method="card")
-        audit.record(db.session, "auth.first_sign_in", actor=user, ip=client_address())
+        audit.record(db.session, "auth.first_sign_in", actor=user, subject_user_id=user.id, ip=client_address())
         flash(_("C'est fait ! Votre mot de passe est enregistré. Retenez-le bien."), "success")
         return redirect(url_for(home_endpoint(user)))
     return render_template("auth/choose_password.html", form=form, hint=PASSPHRASE_HINT)

@@ -33,6 +33,7 @@ from alembic.runtime.migration import MigrationContext
 from flask import Flask
 from sqlalchemy.pool import NullPool
 
+from importers.staging import FOLDER as STAGING_FOLDER
 from portfolio.backup import codec
 from portfolio.backup.archive import FORMAT, FORMAT_VERSION, MANIFEST, UPLOADS_DIR, BackupError, table_member
 from portfolio.extensions import db
@@ -69,7 +70,7 @@ def database_snapshot(engine: sa.Engine, workdir: Path) -> Iterator[Snapshot]:
                 target.close()
         finally:
             raw.close()
-        snapshot_engine = sa.create_engine(f"sqlite:///{copy}", poolclass=NullPool)
+        snapshot_engine = sa.create_engine(f"sqlite:///{copy}", poolclass=NullPool, hide_parameters=True)
         try:
             with snapshot_engine.connect() as connection:
                 yield Snapshot(connection, "SQLite online backup API")
@@ -104,10 +105,14 @@ def _write_table(connection: sa.Connection, table: sa.Table, member: IO[bytes]) 
 
 
 def _upload_files(root: Path) -> Iterator[tuple[Path, str]]:
-    """Every complete regular file under the upload folder (symbolic links are not followed), sorted."""
+    """Every complete regular file under the upload folder (symbolic links are not followed), sorted; never
+    the spreadsheets of tickets waiting for their confirmation (``importers.staging``: names, birth dates,
+    phones, kept an hour at most)."""
     if not root.is_dir():
         return
     for folder, dirs, files in os.walk(root):
+        if Path(folder) == root and STAGING_FOLDER in dirs:
+            dirs.remove(STAGING_FOLDER)
         dirs.sort()
         for name in sorted(files):
             path = Path(folder, name)

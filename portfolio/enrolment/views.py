@@ -25,7 +25,7 @@ from portfolio.enrolment.models import AttendanceStatus, Enrolment, WorkshopSess
 from portfolio.extensions import db
 from portfolio.orgs.models import Organisation
 from portfolio.pdf import pdf_response, render_pdf
-from portfolio.permissions import can_manage_epm, role_required
+from portfolio.permissions import can_manage_epm, can_print_login_card, role_required
 from portfolio.tickets import services as tickets
 from portfolio.tickets.services import TicketRefused
 from portfolio.timeutil import LOCAL_TZ, local_now, local_today
@@ -152,7 +152,7 @@ def login_card(enrolment_id: int) -> Response | tuple[str, int]:
     second click or a reload never revokes the card just printed."""
     enrolment = _my_enrolment(enrolment_id)
     learner = enrolment.learner
-    if learner is None:
+    if learner is None or not can_print_login_card(current_user, enrolment):
         abort(404)
     if request.method == "GET":
         return _card_page(enrolment)
@@ -327,8 +327,14 @@ def attendance_sheet(session_id: int) -> Response:
     return pdf_response(data, f"emargement-{workshop.starts_at.astimezone(LOCAL_TZ):%Y-%m-%d-%H%M}.pdf")
 
 
+def _card_holders(workshop: WorkshopSession) -> list[services.Participant]:
+    """The workshop's participants whose login card this animator may print (``can_print_login_card``)."""
+    return [p for p in services.participants(db.session, workshop.id)
+            if p.enrolment.learner is not None and can_print_login_card(current_user, p.enrolment)]
+
+
 def _group_cards_page(workshop: WorkshopSession, message: str = "", status: int = 200) -> tuple[str, int]:
-    people = [p for p in services.participants(db.session, workshop.id) if p.enrolment.learner is not None]
+    people = _card_holders(workshop)
     learners = [p.enrolment.learner for p in people if p.enrolment.learner is not None]
     states = cards.access_states(db.session, learners)
     return render_template("enrolment/group_cards.html", workshop=workshop, people=people, states=states,
@@ -343,7 +349,7 @@ def group_cards(session_id: int) -> Response | tuple[str, int]:
     workshop = _my_session(session_id)
     if request.method == "GET":
         return _group_cards_page(workshop)
-    people = {p.enrolment.learner.id: p.enrolment.learner for p in services.participants(db.session, workshop.id)
+    people = {p.enrolment.learner.id: p.enrolment.learner for p in _card_holders(workshop)
               if p.enrolment.learner is not None}
     chosen = [people[i] for i in dict.fromkeys(request.form.getlist("learner", type=int)) if i in people]
     if not chosen:

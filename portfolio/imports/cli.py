@@ -99,7 +99,7 @@ def _journal_command(kind: str) -> click.Command:
     @click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
     @with_appcontext
     def command(file: Path, owner: str, dry_run: bool) -> None:
-        from importers.apply_journal import import_journal
+        from importers.apply_journal import check_image_budget, import_journal
         from importers.journal import MAX_ARCHIVE_BYTES
         from portfolio.auth.models import User
         from portfolio.imports.services import parse_journal
@@ -110,6 +110,11 @@ def _journal_command(kind: str) -> click.Command:
             raise click.BadParameter(f"compte inconnu : {owner}", param_hint="--owner")
         try:
             parsed = parse_journal(_read(file, MAX_ARCHIVE_BYTES), file.name, kind)
+        except ImportRefused as refused:
+            _refused(file, refused)
+            return
+        try:
+            check_image_budget(parsed)
         except ImportRefused as refused:
             _refused(file, refused)
             return

@@ -43,10 +43,10 @@ def journal() -> str:
         upload = form.file.data
         try:
             parsed = parse_journal(upload.read(MAX_ARCHIVE_BYTES + 1), (upload.filename or "")[:200])
+            result = import_journal(db.session, current_user, parsed, local_today())
         except ImportRefused as refused:
             form.file.errors = [str(refused)]
         else:
-            result = import_journal(db.session, current_user, parsed, local_today())
             audit.record(db.session, "journal.import", actor=current_user, target_type="user",
                          target_id=current_user.id, subject_user_id=current_user.id, ip=request.remote_addr or "",
                          details={"format": parsed.kind, "imported": len(result.imported),

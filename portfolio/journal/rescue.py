@@ -4,12 +4,17 @@ With JavaScript the editor keeps the text on the device and sends it again after
 (``static/js/journal.js``). Without it, "Publier" posts the form to a session that has ended: the CSRF
 check fails (the session cookie is gone) or no one is signed in any more. The text must not be lost.
 
-The editor carries a *keeper*: the writer's id and the entry's, signed with the secret key and dated.
-When the form arrives after the session ended, the keeper says whose text it is; the text (and its
-photos) is saved at once as a draft in that person's journal, and the browser is sent to sign in.
-If the same person signs in from this browser, the draft is published as they asked; if someone else
-does, it stays a draft in its owner's journal, where they will find it. A request without a valid
-keeper, or coming from another site, is refused as before.
+The editor carries a *keeper*: the writer's id, the entry's and the signed-in session's (its server-side
+record, ``SignedInSession``), signed with the secret key and dated. When the form arrives after the session
+ended, the keeper says whose text it is; the text (and its photos) is saved at once as a draft in that
+person's journal, and the browser is sent to sign in. If the same person signs in from this browser, the
+draft is published as they asked; if someone else does, it stays a draft in its owner's journal, where they
+will find it. A request without a valid keeper, naming a session that never existed for that person, or
+coming from another site, is refused as before.
+
+The keeper only ever writes a draft: a text sent for an entry already published (whoever sends it, the
+owner's other tab or someone at the computer after she signed out) never changes that entry; it is kept as a
+new draft beside it, for her to choose when she signs in.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,6 +32,7 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
+from portfolio.account.models import SignedInSession
 from portfolio.auth.models import Role, User
 from portfolio.extensions import csrf, db
 from portfolio.journal import services
@@ -41,20 +48,22 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key or "", salt=SALT)
 
 
-def keeper_for(user_id: int, entry_id: int | None) -> str:
-    """The editor's hidden keeper for this writer and entry (``None``: a new entry)."""
-    return _serializer().dumps([user_id, entry_id])
+def keeper_for(user_id: int, entry_id: int | None, session_id: int | None) -> str:
+    """The editor's hidden keeper for this writer, entry (``None``: a new entry) and signed-in session (the id of
+    its ``SignedInSession`` record; ``None`` outside a session: such a keeper rescues nothing)."""
+    return _serializer().dumps([user_id, entry_id, session_id])
 
 
-def read_keeper(token: str, max_age: int) -> tuple[int, int | None] | None:
-    """(user id, entry id) if ``token`` is a keeper signed here less than ``max_age`` seconds ago."""
+def read_keeper(token: str, max_age: int) -> tuple[int, int | None, int] | None:
+    """(user id, entry id, session id) if ``token`` is a keeper signed here less than ``max_age`` seconds ago."""
     try:
-        user_id, entry_id = _serializer().loads(token, max_age=max_age)
+        user_id, entry_id, session_id = _serializer().loads(token, max_age=max_age)
     except (BadSignature, TypeError, ValueError):
         return None
-    if not isinstance(user_id, int) or not (entry_id is None or isinstance(entry_id, int)):
+    if not isinstance(user_id, int) or not (entry_id is None or isinstance(entry_id, int)) \
+            or not isinstance(session_id, int):
         return None
-    return user_id, entry_id
+    return user_id, entry_id, session_id
 
 
 def _from_this_site() -> bool:
@@ -71,11 +80,14 @@ def _owner_and_entry() -> tuple[User, JournalEntry | None] | None:
     found = read_keeper(request.form.get("keeper", ""), max_age)
     if found is None or not _from_this_site():
         return None
-    user_id, entry_id = found
+    user_id, entry_id, session_id = found
     if (request.view_args or {}).get("entry_id") != entry_id:  # the keeper belongs to the form of this address
         return None
     owner = db.session.get(User, user_id)
     if owner is None or not owner.active or not owner.has_role(Role.BENEFICIARY):
+        return None
+    if not db.session.scalar(sa.select(sa.func.count(SignedInSession.id)).where(  # a session that existed
+            SignedInSession.id == session_id, SignedInSession.user_id == owner.id)):
         return None
     entry = None
     if entry_id is not None:
@@ -116,13 +128,18 @@ def rescue_unsent_entry() -> Response | None:
     owner, entry = found
     from portfolio.journal.views import editor_form, save_from_form  # the editor's own reading and saving
 
-    form = editor_form(entry, owner, csrf=False)
+    beside_published = entry is not None and entry.status == EntryStatus.PUBLISHED.value
+    form = editor_form(None if beside_published else entry, owner, csrf=False)
     form.validate()  # a field in error is saved as it can be (a bad date keeps the entry's date)
     action = request.form.get("action", "draft")
-    entry = save_from_form(form, entry, "draft", owner)
+    entry = save_from_form(form, None if beside_published else entry, "draft", owner)
     if form.photos.errors:
         flash(_("Une photo n'a pas pu être gardée. Ajoutez-la à nouveau après vous être connecté·e."), "error")
-    if action == "publish" and entry.title.strip():
+    if beside_published:  # never changes a published entry: a new draft, for its owner to choose
+        flash(_("Votre session était fermée. Votre texte est gardé dans un nouveau brouillon ; le texte déjà "
+                "publié n'a pas changé. Connectez-vous pour choisir lequel garder."), "info")
+        after = url_for("journal.edit", entry_id=entry.id)
+    elif action == "publish" and entry.title.strip():
         session[PENDING] = {"user": owner.id, "entry": entry.id}
         flash(_("Votre session était fermée. Votre texte est gardé. Connectez-vous : il sera publié."), "info")
         after = url_for("journal.show", entry_id=entry.id)

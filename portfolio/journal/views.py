@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in
@@ -16,13 +16,15 @@ from wtforms.fields.choices import SelectChoice
 
 from portfolio import navigation, permissions
 from portfolio.auth.models import Role, User
-from portfolio.auth.sessions import keep_across_sign_in
+from portfolio.auth.sessions import current_session_id, keep_across_sign_in
 from portfolio.db import utcnow
 from portfolio.extensions import csrf, db
+from portfolio.journal import photos as photo_rules
 from portfolio.journal import rescue, services, storage
+from portfolio.journal.devicecopies import device_copies_key
 from portfolio.journal.forms import ConfirmForm, EntryForm
 from portfolio.journal.models import EntryStatus, JournalEntry
-from portfolio.journal.photos import PhotoRejected, ProcessedPhoto, process_photo
+from portfolio.journal.photos import PhotoBudget, PhotoRejected, ProcessedPhoto, process_photo
 from portfolio.permissions import role_required, signed_in_api
 from portfolio.sharing import services as sharing
 from portfolio.timeutil import local_today
@@ -31,6 +33,8 @@ from portfolio.uploads import UploadWriteError, upload_failed_message
 bp = Blueprint("journal", __name__, url_prefix="/journal")
 
 bp.record_once(lambda state: storage.init_app(state.app))
+bp.record_once(lambda state: state.app.jinja_env.globals.update(MAX_PHOTOS_PER_POST=photo_rules.MAX_PHOTOS_PER_POST,
+                                                                device_copies_key=device_copies_key))
 bp.record_once(lambda state: user_logged_in.connect(rescue.publish_pending, state.app))
 keep_across_sign_in(rescue.PENDING)
 bp.record_once(
@@ -93,7 +97,8 @@ def show(entry_id: int) -> str:
 def editor_form(entry: JournalEntry | None, owner: User, *, csrf: bool = True) -> EntryForm:
     """The editor's form for ``owner``'s entry (``None``: a new one), with the choices they may use."""
     form = EntryForm() if csrf else EntryForm(meta={"csrf": False})
-    form.keeper.data = rescue.keeper_for(owner.id, entry.id if entry else None)
+    form.keeper.data = rescue.keeper_for(owner.id, entry.id if entry else None,
+                                         current_session_id() if csrf else None)
     if request.method == "GET":
         if entry is not None:
             form.title.data = entry.title
@@ -120,11 +125,22 @@ def _uploads() -> list[FileStorage]:
 
 
 def _process_uploads(form: EntryForm) -> list[ProcessedPhoto]:
+    """The photos of this request, each checked and re-encoded; at most ``MAX_PHOTOS_PER_POST`` of them and
+    ``MAX_DECODED_PIXELS_PER_POST`` pixels decoded in all (refused before any decoding beyond that)."""
     max_bytes = current_app.config["PHOTO_MAX_MB"] * 1024 * 1024
+    uploads = _uploads()
+    if len(uploads) > photo_rules.MAX_PHOTOS_PER_POST:
+        form.photos.errors = [*form.photos.errors, ngettext(
+            "Vous avez choisi %(num)d photos : c'est %(max)d au plus à la fois. Votre texte est gardé ; "
+            "ajoutez les photos en plusieurs fois.",
+            "Vous avez choisi %(num)d photos : c'est %(max)d au plus à la fois. Votre texte est gardé ; "
+            "ajoutez les photos en plusieurs fois.", len(uploads), max=photo_rules.MAX_PHOTOS_PER_POST)]
+        return []
+    budget = PhotoBudget()
     processed = []
-    for upload in _uploads():
+    for upload in uploads:
         try:
-            processed.append(process_photo(upload.read(max_bytes + 1), max_bytes))
+            processed.append(process_photo(upload.read(max_bytes + 1), max_bytes, budget))
         except PhotoRejected as exc:
             form.photos.errors = [*form.photos.errors, f"{upload.filename} : {exc.message}"]
     return processed
@@ -252,6 +268,10 @@ def photo(photo_id: int, size: str) -> Response:
         data = storage.photo_storage().read(key)
     except FileNotFoundError:
         abort(404)
+    if found.owner_id != current_user.id:  # audited like an entry: the owner sees it in "Qui a consulté"
+        sharing.record_read(db.session, current_user, found.owner_id, "journal.photo_read", utcnow(),
+                            target_type="photo", target_id=found.id, details={"size": size},
+                            ip=request.remote_addr or "")
     response = Response(data, mimetype=found.content_type)
     response.headers["Cache-Control"] = "private, max-age=86400"
     response.headers["Content-Disposition"] = "inline"

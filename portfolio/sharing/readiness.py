@@ -11,9 +11,7 @@ and one PDF per candidate. The whole export costs a fixed number of queries, wha
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +24,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 from competences import services as competences
 from competences.models import Framework, Level, Voice
 from portfolio.auth.models import User
+from portfolio.csvfile import csv_bytes
 from portfolio.orgs.models import Organisation
 from portfolio.pdf import html_to_pdf, html_to_pdfs
 from portfolio.sharing.models import Submission, SubmissionStatus
@@ -245,9 +244,7 @@ def to_csv(records: list[Candidate]) -> bytes:
         header += [_("%(code)s animateur·trice : niveau", code=code), _("%(code)s animateur·trice : date", code=code),
                    _("%(code)s animateur·trice : nom", code=code), _("%(code)s évaluateur·trice : niveau", code=code)]
     header.append(_("Preuves"))
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
+    rows: list[list[str]] = []
     decisions = {"ready": _("prêt·e"), "to_complete": _("à compléter")}
     for record in records:
         submission = record.submission
@@ -269,13 +266,8 @@ def to_csv(records: list[Candidate]) -> bytes:
             row += [level_label(animator.level) if animator else "", _local_date(animator.at) if animator else "",
                     (animator.by or "") if animator else "", level_label(assessor.level) if assessor else ""]
         row.append(" ".join(e.url for e in record.evidence))
-        writer.writerow([_safe_cell(cell) for cell in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _safe_cell(value: str) -> str:
-    """Text a spreadsheet would take for a formula (=, +, -, @ first) is kept as text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+        rows.append(row)
+    return csv_bytes(header, rows)
 
 
 def to_json(records: list[Candidate], organisation: Organisation, generated_at: dt.datetime) -> dict[str, Any]:

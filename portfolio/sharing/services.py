@@ -61,8 +61,10 @@ READ_ACTIONS = {
     "competences.read": _l("vos compétences"),
     "journal.read": _l("votre journal"),
     "journal.entry_read": _l("un texte de votre journal"),
+    "journal.photo_read": _l("une photo de votre journal"),
     "sharing.read": _l("votre portfolio"),
     "submission.read": _l("le dossier que vous avez envoyé"),
+    "submission.photo_read": _l("une photo du dossier que vous avez envoyé"),
     "api.submission_read": _l("le dossier que vous avez envoyé (par le logiciel de l'organisme)"),
 }
 

@@ -1,7 +1,11 @@
 """Evidence files (dossiers de preuves) sent for certification, and the assessor's decision.
 
 - ``send`` freezes a snapshot of the learner's portfolio (competences with the three voices, the evidence
-  entries, the attendance) into ``Submission.snapshot``: later edits do not change what was sent.
+  entries she chose for this file, the attendance) into ``Submission.snapshot``: later edits do not change
+  what was sent. The send page lists every text that may go, with its photos and its visibility
+  (``evidence_choices``): a text open to consented organisations is ticked, a private or EPM-only one goes
+  only if she ticks it, for this file.
+- ``held_by`` says what each training body still holds of hers, and how to have it withdrawn.
 - The learner may ``withdraw`` it until a decision is made.
 - The assessors of the training body ``judge`` competences (the assessor's voice, through
   ``competences.services.record_assessment``) and ``decide`` (ready / to complete): the decision gets a
@@ -13,27 +17,29 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 
 from competences import services as competences
 from competences.models import Assessment, Level, Voice, assessment_evidence
 from portfolio.audit import services as audit
+from portfolio.audit.models import AuditEvent
 from portfolio.auth.models import User
 from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
-from portfolio.journal.models import EntryStatus, JournalEntry, entry_competence
+from portfolio.journal.models import EntryStatus, JournalEntry, Visibility, entry_competence
 from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.sharing.models import Decision, Submission, SubmissionStatus
 from portfolio.tickets.models import Ticket
 
 SNAPSHOT_FORMAT = "ticketnet-evidence-file"
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: each evidence entry carries its visibility and its photos
 # No 0/O, 1/I/L, nor U (read as V): a code read aloud on the phone or copied from paper stays right.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_PATTERN = re.compile(rf"^TN-[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}$")
@@ -126,27 +132,52 @@ def attendance_of(session: Session, learner_id: int) -> dict[str, Any]:
 
 
 def _evidence(session: Session, learner_id: int) -> list[JournalEntry]:
-    """The learner's published entries that stand as evidence: chosen for the portfolio, linked to a
-    competence, or cited by a judgement."""
+    """The learner's published entries that may stand as evidence: chosen for the portfolio, linked to a
+    competence, or cited by a judgement (with their competences and photos: two more queries)."""
     cited = sa.select(assessment_evidence.c.entry_id).join(
         Assessment, Assessment.id == assessment_evidence.c.assessment_id).where(Assessment.learner_id == learner_id)
     linked = sa.select(entry_competence.c.entry_id)
     return list(session.scalars(
         sa.select(JournalEntry)
-        .options(selectinload(JournalEntry.competences))
+        .options(selectinload(JournalEntry.competences), selectinload(JournalEntry.photos))
         .where(JournalEntry.owner_id == learner_id, JournalEntry.status == EntryStatus.PUBLISHED.value,
                sa.or_(JournalEntry.in_portfolio.is_(True), JournalEntry.id.in_(linked), JournalEntry.id.in_(cited)))
         .order_by(JournalEntry.entry_date, JournalEntry.id)))
 
 
-def build_snapshot(session: Session, learner: User, now: dt.datetime) -> dict[str, Any]:
-    """Everything the training body receives, as plain JSON (it never changes afterwards)."""
+@dataclass(frozen=True)
+class EvidenceChoice:
+    """A text the learner may send as evidence, with its photos, and whether the send page ticks it for her."""
+
+    entry: JournalEntry
+    ticked: bool  # open to consented organisations; a private or EPM-only text goes only if she ticks it
+
+
+def evidence_choices(session: Session, learner_id: int) -> list[EvidenceChoice]:
+    """Every text (and its photos) that may go in a file, as the send page lists them."""
+    return [EvidenceChoice(e, e.visibility == Visibility.CONSENTED.value) for e in _evidence(session, learner_id)]
+
+
+def _chosen(entries: list[JournalEntry], chosen: Collection[int] | None) -> list[JournalEntry]:
+    """The texts that go: those she ticked (``chosen``); without a choice, only those open to organisations."""
+    if chosen is None:
+        return [e for e in entries if e.visibility == Visibility.CONSENTED.value]
+    wanted = set(chosen)
+    return [e for e in entries if e.id in wanted]
+
+
+def build_snapshot(session: Session, learner: User, now: dt.datetime,
+                   chosen: Collection[int] | None = None) -> dict[str, Any]:
+    """Everything the training body receives, as plain JSON (it never changes afterwards): the texts she
+    chose (``chosen``: their ids; None: only those open to organisations) and nothing of the others, not
+    even their number as cited evidence."""
     profile = competences.learner_profile(session, learner.id)
     if profile is None:
         raise SubmissionError(_("Les compétences ne sont pas encore disponibles."))
     ticket, enrolment = _latest_ticket(session, learner.id)
     epm = session.get(Organisation, enrolment.epm_id) if enrolment is not None else None
-    entries = _evidence(session, learner.id)
+    entries = _chosen(_evidence(session, learner.id), chosen)
+    sent = {e.id for e in entries}
     by_competence: dict[int, list[int]] = {}
     for entry in entries:
         for competence in entry.competences:
@@ -155,7 +186,8 @@ def build_snapshot(session: Session, learner: User, now: dt.datetime) -> dict[st
     for state in profile.states.values():
         for judgement in (state.animator, state.assessor):
             if judgement is not None:
-                by_competence.setdefault(state.competence.id, []).extend(cited.get(judgement.id, []))
+                by_competence.setdefault(state.competence.id, []).extend(
+                    entry_id for entry_id in cited.get(judgement.id, []) if entry_id in sent)
     readiness = profile.readiness
     framework = profile.framework
     return {
@@ -183,7 +215,9 @@ def build_snapshot(session: Session, learner: User, now: dt.datetime) -> dict[st
         "ready": bool(readiness and readiness.ready),
         "evidence": [
             {"id": e.id, "title": e.title, "date": _iso(e.entry_date), "html": e.body_html,
-             "competences": [c.code for c in e.competences]} for e in entries],
+             "competences": [c.code for c in e.competences], "visibility": e.visibility,
+             "photos": [{"id": p.id, "alt": p.alt_text, "width": p.width, "height": p.height} for p in e.photos]}
+            for e in entries],
     }
 
 
@@ -213,7 +247,10 @@ def submissions_of(session: Session, owner_id: int) -> list[Submission]:
         .order_by(Submission.sent_at.desc(), Submission.id.desc())))
 
 
-def send(session: Session, learner: User, organisation_id: int, now: dt.datetime, ip: str = "") -> Submission:
+def send(session: Session, learner: User, organisation_id: int, now: dt.datetime, ip: str = "",
+         entries: Collection[int] | None = None) -> Submission:
+    """Send the learner's file to a training body: ``entries``, the texts she ticked on the send page (None:
+    only the texts she opened to organisations)."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None or organisation.kind != OrgKind.TRAINING_BODY.value or not organisation.active:
         raise SubmissionError(_("Choisissez un organisme de formation de la liste."))
@@ -224,13 +261,65 @@ def send(session: Session, learner: User, organisation_id: int, now: dt.datetime
         raise SubmissionError(_("Vous avez déjà envoyé un dossier à %(org)s. Attendez sa décision, ou retirez-le "
                                 "avant d'en envoyer un nouveau.", org=organisation.name))
     submission = Submission(owner_id=learner.id, organisation_id=organisation.id, sent_at=now,
-                            snapshot=build_snapshot(session, learner, now), status=SubmissionStatus.SENT.value)
+                            snapshot=build_snapshot(session, learner, now, entries),
+                            status=SubmissionStatus.SENT.value)
     session.add(submission)
     session.flush()
     submission.organisation = organisation
+    evidence = submission.snapshot["evidence"]
     audit.record(session, "submission.sent", actor=learner, organisation=organisation, target_type="submission",
-                 target_id=submission.id, subject_user_id=learner.id, ip=ip)
+                 target_id=submission.id, subject_user_id=learner.id, ip=ip,
+                 details={"texts": len(evidence), "photos": sum(len(e["photos"]) for e in evidence)})
     return submission
+
+
+def count_texts(count: int) -> str:
+    """« aucun texte », « 1 texte », « 3 textes » (French: no plural for zero)."""
+    return _("aucun texte") if count == 0 else ngettext("%(num)d texte", "%(num)d textes", count)
+
+
+def count_photos(count: int) -> str:
+    return _("aucune photo") if count == 0 else ngettext("%(num)d photo", "%(num)d photos", count)
+
+
+@dataclass(frozen=True)
+class HeldFile:
+    """One of the learner's files as its training body holds it: what it holds, and since when a copy left
+    Ticket Net (an export, the file's PDF, the body's own software reading it through the API)."""
+
+    submission: Submission
+    texts: int
+    photos: int
+    copies: list[dt.datetime]
+
+    @property
+    def readable(self) -> bool:
+        """The body reads it in Ticket Net (waiting or decided); a withdrawn file only left copies behind."""
+        return self.submission.status != SubmissionStatus.WITHDRAWN.value
+
+
+def held_by(session: Session, owner_id: int) -> list[HeldFile]:
+    """What the training bodies hold of the learner: every file not withdrawn (the sent texts and photos, read
+    in Ticket Net whatever her consents say), and every file of which they took a copy. Two queries."""
+    files = submissions_of(session, owner_id)
+    copies: dict[int, list[dt.datetime]] = {}
+    if files:
+        exported = sa.or_(AuditEvent.action == "api.submission_read",
+                          sa.and_(AuditEvent.action == "submission.read",
+                                  AuditEvent.details["export"].as_string().is_not(None)))
+        for target, at in session.execute(
+                sa.select(AuditEvent.target_id, AuditEvent.created_at)
+                .where(AuditEvent.subject_user_id == owner_id, AuditEvent.target_type == "submission", exported)
+                .order_by(AuditEvent.created_at)):
+            if target.isdigit():
+                copies.setdefault(int(target), []).append(at)
+    held = []
+    for f in files:
+        evidence = f.snapshot.get("evidence", [])
+        taken = copies.get(f.id, [])
+        if f.status != SubmissionStatus.WITHDRAWN.value or taken:
+            held.append(HeldFile(f, len(evidence), sum(len(e.get("photos", [])) for e in evidence), taken))
+    return held
 
 
 def withdraw(session: Session, submission: Submission, by: User, now: dt.datetime, ip: str = "") -> None:

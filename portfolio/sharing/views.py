@@ -18,6 +18,7 @@ from competences.models import Level
 from portfolio import navigation, permissions
 from portfolio.auth.models import Role, User
 from portfolio.auth.sessions import recent_auth_required
+from portfolio.csvfile import csv_response
 from portfolio.db import utcnow
 from portfolio.extensions import db, limiter
 from portfolio.orgs.models import Organisation
@@ -54,7 +55,8 @@ def _register(state: Any) -> None:
     state.app.jinja_env.globals.update(SCOPE_LABELS=services.SCOPE_LABELS, READ_ACTIONS=services.READ_ACTIONS,
                                        DECISION_LABELS=submissions.DECISION_LABELS,
                                        SUBMISSION_STATUS_LABELS=submissions.STATUS_LABELS,
-                                       CONSENT_TEXT_VERSION=services.TEXT_VERSION)
+                                       CONSENT_TEXT_VERSION=services.TEXT_VERSION,
+                                       count_texts=submissions.count_texts, count_photos=submissions.count_photos)
     state.app.jinja_env.filters["fromiso"] = _from_iso
 
 
@@ -82,7 +84,7 @@ def mine() -> str:
     holding = [c for c in consents if services.is_holding(c, now)]
     ended = [c for c in consents if c not in holding]
     return render_template("sharing/mine.html", holding=holding, ended=ended, form=ActionForm(),
-                           last_day=services.last_day)
+                           held=submissions.held_by(db.session, current_user.id), last_day=services.last_day)
 
 
 def _consent_step(form: ConsentForm, owner: User) -> tuple[str, Any]:
@@ -131,14 +133,25 @@ def revoke(consent_id: int) -> Response:
         abort(404)
     if services.revoke_consent(db.session, consent, current_user, utcnow(), ip=_ip()):
         flash(_("C'est fait : %(org)s ne peut plus lire votre portfolio.", org=consent.organisation.name), "success")
+        kept = [h for h in submissions.held_by(db.session, current_user.id)
+                if h.submission.organisation_id == consent.organisation_id]
+        if kept:  # the file she sent is not her portfolio: the body still holds it; the page says how to withdraw it
+            flash(_("Mais %(org)s garde le dossier que vous lui avez envoyé : voyez ci-dessous ce qu'il contient et "
+                    "comment le retirer.", org=consent.organisation.name), "info")
     return redirect(url_for(".mine"))
 
 
 @bp.get("/moi/partage/consultations")
 @role_required(Role.BENEFICIARY)
 def reads() -> str:
+    """Qui a consulté mon portfolio, qui s'est connecté : the reads by others, and the latest sign-ins and new
+    ways into my account (all of them on ``account.history``)."""
+    from portfolio.account import services as account
+
     page = services.reads_of(db.session, current_user.id, before=request.args.get("avant", type=int))
-    return render_template("sharing/reads.html", page=page)
+    return render_template("sharing/reads.html", page=page,
+                           access=account.access_history(db.session, current_user, limit=10),
+                           labels=account.ACCESS_LABELS, ways_in=account.WAYS_IN)
 
 
 # --- The animator records a consent given on paper ---------------------------------------------------
@@ -239,8 +252,11 @@ def certification() -> str:
     form = SendForm()
     form.organisation_id.choices = organisation_choices(submissions.training_bodies(db.session))
     profile = competences.learner_profile(db.session, current_user.id)
+    held = {h.submission.id: h for h in submissions.held_by(db.session, current_user.id)}
     return render_template("sharing/certification.html", form=form, profile=profile,
-                           files=submissions.submissions_of(db.session, current_user.id), withdraw_form=ActionForm())
+                           choices=submissions.evidence_choices(db.session, current_user.id),
+                           files=submissions.submissions_of(db.session, current_user.id), held=held,
+                           withdraw_form=ActionForm())
 
 
 @bp.post("/moi/certification/envoyer")
@@ -252,12 +268,17 @@ def send() -> Response:
     if not form.validate_on_submit():
         flash(_("Choisissez un organisme de formation de la liste."), "error")
         return redirect(url_for(".certification"))
+    ticked = [int(v) for v in request.form.getlist("entries") if v.isdigit()]  # the texts she chose for this file
     try:
-        sent = submissions.send(db.session, current_user, form.organisation_id.data, utcnow(), ip=_ip())
+        sent = submissions.send(db.session, current_user, form.organisation_id.data, utcnow(), ip=_ip(),
+                                entries=ticked)
     except submissions.SubmissionError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".certification"))
-    flash(_("C'est envoyé à %(org)s. Vous verrez ici la décision.", org=sent.organisation.name), "success")
+    evidence = sent.snapshot["evidence"]
+    flash(_("C'est envoyé à %(org)s, avec %(texts)s et %(photos)s. Vous verrez ici la décision.",
+            org=sent.organisation.name, texts=submissions.count_texts(len(evidence)),
+            photos=submissions.count_photos(sum(len(e["photos"]) for e in evidence))), "success")
     return redirect(url_for(".my_file", submission_id=sent.id))
 
 
@@ -272,7 +293,9 @@ def _my_file_or_404(submission_id: int) -> Submission:
 @role_required(Role.BENEFICIARY)
 def my_file(submission_id: int) -> str:
     submission = _my_file_or_404(submission_id)
-    return render_template("sharing/my_file.html", submission=submission, snapshot=submission.snapshot,
+    held = next((h for h in submissions.held_by(db.session, current_user.id) if h.submission.id == submission.id),
+                None)
+    return render_template("sharing/my_file.html", submission=submission, snapshot=submission.snapshot, held=held,
                            withdraw_form=ActionForm())
 
 
@@ -287,8 +310,12 @@ def withdraw(submission_id: int) -> Response:
     except submissions.SubmissionError as exc:
         flash(str(exc), "error")
     else:
-        flash(_("Votre dossier est retiré : %(org)s ne peut plus le lire.", org=submission.organisation.name),
-              "success")
+        flash(_("Votre dossier est retiré : %(org)s ne le voit plus dans Ticket Net.",
+                org=submission.organisation.name), "success")
+        if any(h.submission.id == submission.id and h.copies for h in submissions.held_by(db.session,
+                                                                                          current_user.id)):
+            flash(_("%(org)s en avait téléchargé une copie : demandez-lui de l'effacer (voyez ci-dessous comment le "
+                    "joindre).", org=submission.organisation.name), "info")
     return redirect(url_for(".certification"))
 
 
@@ -345,6 +372,31 @@ def _typed_judgements() -> dict[int, tuple[str, str]]:
         if prefix == "level" and number.isdigit() and value:
             typed[int(number)] = (value, request.form.get(f"comment-{number}", "")[:2000])
     return typed
+
+
+@bp.get("/evaluation/dossiers/<int:submission_id>/photos/<int:photo_id>/<any(grande, miniature):size>")
+@role_required(Role.ASSESSOR)
+def submission_photo(submission_id: int, photo_id: int, size: str) -> Response:
+    """A photo sent with the file (the file lists it), for the assessors of the receiving body; audited."""
+    from portfolio.journal import storage
+    from portfolio.journal.models import Photo
+
+    found = _received_or_404(submission_id)
+    sent = {p["id"] for e in found.snapshot.get("evidence", []) for p in e.get("photos", [])}
+    photo = db.session.get(Photo, photo_id) if photo_id in sent else None
+    if photo is None or photo.owner_id != found.owner_id:  # not in the file, or deleted since
+        abort(404)
+    try:
+        data = storage.photo_storage().read(photo.storage_key if size == "grande" else photo.thumbnail_key)
+    except FileNotFoundError:
+        abort(404)
+    services.record_read(db.session, current_user, found.owner_id, "submission.photo_read", utcnow(),
+                         organisation=found.organisation, target_type="submission", target_id=found.id,
+                         details={"photo": photo.id, "size": size}, ip=_ip())
+    response = Response(data, mimetype=photo.content_type)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Content-Disposition"] = "inline"
+    return response
 
 
 @bp.post("/evaluation/dossiers/<int:submission_id>/jugements")
@@ -414,13 +466,12 @@ def export_file(organisation_id: int, fmt: str) -> Response:
     readiness.audit_export(db.session, records, organisation, current_user, fmt, "web", ip=_ip())
     stamp = local_now().strftime("%Y%m%d")
     if fmt == "csv":
-        response = Response(readiness.to_csv(records), mimetype="text/csv")
-        response.mimetype_params["charset"] = "utf-8"
-    else:
-        import json
+        return csv_response(readiness.to_csv(records),  # type: ignore[no-any-return]
+                            f"preparation-{organisation.code}-{stamp}.csv")
+    import json
 
-        body = json.dumps(readiness.to_json(records, organisation, utcnow()), ensure_ascii=False, indent=2)
-        response = Response(body, mimetype="application/json")
+    body = json.dumps(readiness.to_json(records, organisation, utcnow()), ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="preparation-{organisation.code}-{stamp}.{fmt}"'
     return response
 

@@ -10,7 +10,7 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from portfolio.auth.models import User
+from portfolio.auth.models import Role, User
 from portfolio.db import utcnow
 from portfolio.sso.models import ExternalIdentity, SignInInvitation
 
@@ -30,7 +30,10 @@ def _digest(token: str) -> str:
 def create_invitation(session: Session, user: User, created_by: User | None, days: int,
                       now: dt.datetime | None = None) -> tuple[SignInInvitation, str]:
     """A new invitation for ``user`` and its secret token (shown once). Older open invitations of the
-    same account are revoked: only the latest link works."""
+    same account are revoked: only the latest link works. Never for an account that owns a portfolio: a
+    learner links an identity herself (``link_own_identity``); views ask ``can_create_sign_in_means``."""
+    if Role.BENEFICIARY in user.roles:
+        raise LinkRefused("owner_only")
     now = now or utcnow()
     for older in open_invitations(session, user, now):
         older.revoked_at = now
@@ -63,6 +66,8 @@ def find_invitation(session: Session, token: str, now: dt.datetime | None = None
     )
     if invitation is None or not invitation.is_open(now or utcnow()) or not invitation.user.active:
         return None
+    if Role.BENEFICIARY in invitation.user.roles:  # made before learners linked their identities themselves
+        return None
     return invitation
 
 
@@ -94,6 +99,9 @@ def link_identity(session: Session, invitation: SignInInvitation, provider: str,
     now = now or utcnow()
     if not invitation.is_open(now):
         raise LinkRefused("invitation_closed")
+    account = session.get(User, invitation.user_id)
+    if account is None or Role.BENEFICIARY in account.roles:  # a learner links her identity herself
+        raise LinkRefused("invitation_closed")
     identity = identity_for(session, issuer, subject)
     if identity is not None and identity.user_id != invitation.user_id:
         raise LinkRefused("linked_elsewhere")
@@ -106,6 +114,24 @@ def link_identity(session: Session, invitation: SignInInvitation, provider: str,
     invitation.used_at = now
     invitation.identity_id = identity.id
     return identity
+
+
+def link_own_identity(session: Session, user: User, provider: str, issuer: str, subject: str,
+                      now: dt.datetime | None = None) -> tuple[ExternalIdentity, bool]:
+    """The signed-in person links (issuer, subject) to her own account; returns it and whether it is new.
+    Refused if the identity already signs in another account."""
+    now = now or utcnow()
+    identity = identity_for(session, issuer, subject)
+    if identity is not None and identity.user_id != user.id:
+        raise LinkRefused("linked_elsewhere")
+    created = identity is None
+    if identity is None:
+        identity = ExternalIdentity(user_id=user.id, provider=provider, issuer=issuer, subject=subject,
+                                    created_at=now)
+        session.add(identity)
+        session.flush()
+    identity.last_used_at = now
+    return identity, created
 
 
 def can_unlink(session: Session, identity: ExternalIdentity, user: User) -> bool:

@@ -27,7 +27,7 @@ from portfolio.auth.sessions import client_address, mark_recent_auth, recent_aut
 from portfolio.db import utcnow
 from portfolio.extensions import db
 from portfolio.home.services import home_endpoint
-from portfolio.permissions import can_manage_sign_in, public, role_required, signed_in
+from portfolio.permissions import can_create_sign_in_means, can_manage_sign_in, public, role_required, signed_in
 from portfolio.sso import oidc, services
 from portfolio.sso.models import ExternalIdentity
 from portfolio.urls import is_safe_next
@@ -66,7 +66,7 @@ def _provider_or_404(name: str) -> oidc.Provider:
 def _redirect_to_provider(provider: oidc.Provider, intent: str, **flow: Any) -> Response:
     client = oidc.client(provider.name)
     extra: dict[str, Any] = {"ui_locales": "fr"}
-    if intent == "reauth":
+    if intent in ("reauth", "link_mine"):
         extra.update(prompt="login", max_age=0)
     try:
         redirect_uri = url_for("sso.callback", provider=provider.name, _external=True)
@@ -100,6 +100,16 @@ def reauthenticate(provider: str) -> Response:
         abort(404)
     next_url = request.form.get("next")
     return _redirect_to_provider(chosen, "reauth", next=next_url if is_safe_next(next_url) else None)
+
+
+@bp.route("/compte/connexion-externe/<provider>/relier", methods=["POST"])
+@signed_in
+@recent_auth_required
+def link_mine(provider: str) -> Response:
+    """Link an identity of this provider to my own account: the one way a learner's account gets one (at
+    home, or at the EPM after signing in with her login card); staff use it for their own accounts too."""
+    chosen = _provider_or_404(provider)
+    return _redirect_to_provider(chosen, "link_mine", user=current_user.id)
 
 
 @bp.route("/invitation/<token>")
@@ -156,6 +166,8 @@ def callback(provider: str) -> Response | str:
         return _reauthenticated(chosen, flow, issuer, subject, claims)
     if intent == "link":
         return _link(chosen, flow, issuer, subject, token)
+    if intent == "link_mine":
+        return _link_mine(chosen, flow, issuer, subject, claims)
     identity = services.identity_for(db.session, issuer, subject)
     if identity is None or not identity.user.active:
         audit.record(db.session, "auth.sso_unknown", details={"provider": chosen.name}, ip=client_address())
@@ -182,7 +194,10 @@ def _link(provider: oidc.Provider, flow: dict[str, Any], issuer: str, subject: s
                                                       "nouvelle à la personne qui vous l'a donnée."))
     try:
         identity = services.link_identity(db.session, invitation, provider.name, issuer, subject)
-    except services.LinkRefused:
+    except services.LinkRefused as refused:
+        if refused.reason == "invitation_closed":
+            return _fail(provider, "invitation_closed", _("Cette invitation n'est plus valable. Demandez-en une "
+                                                          "nouvelle à la personne qui vous l'a donnée."))
         return _fail(provider, "linked_elsewhere", _("Ce compte %(provider)s est déjà relié à un autre compte "
                                                      "Ticket Net. Demandez de l'aide à votre EPM.",
                                                      provider=provider.label))
@@ -194,6 +209,37 @@ def _link(provider: oidc.Provider, flow: dict[str, Any], issuer: str, subject: s
     flash(_("C'est fait : votre compte %(provider)s est relié à Ticket Net. La prochaine fois, choisissez "
             "« Se connecter avec %(provider)s ».", provider=provider.label), "success")
     return response
+
+
+def _link_mine(provider: oidc.Provider, flow: dict[str, Any], issuer: str, subject: str,
+               claims: dict[str, Any]) -> Response:
+    """The signed-in person linked an identity of the provider to her own account (she signed in there
+    just now: ``prompt=login``, so that a provider session someone left open on an EPM computer is not
+    linked by mistake)."""
+    if not current_user.is_authenticated or current_user.id != flow.get("user"):
+        return _fail(provider, "link_other_session", _("La connexion avec %(provider)s n'a pas abouti. "
+                                                       "Recommencez depuis « Mon compte ».", provider=provider.label))
+    auth_time = claims.get("auth_time")
+    if not isinstance(auth_time, int) or auth_time < flow.get("started", 0) - 60:
+        return _fail(provider, "link_not_fresh", _("%(provider)s n'a pas redemandé votre identité : rien n'a été "
+                                                   "relié. Recommencez depuis « Mon compte ».",
+                                                   provider=provider.label))
+    user = current_user._get_current_object()
+    try:
+        identity, created = services.link_own_identity(db.session, user, provider.name, issuer, subject)
+    except services.LinkRefused:
+        return _fail(provider, "linked_elsewhere", _("Ce compte %(provider)s est déjà relié à un autre compte "
+                                                     "Ticket Net. Demandez de l'aide à votre EPM.",
+                                                     provider=provider.label))
+    if created:
+        audit.record(db.session, "sso.linked", actor=user, target_type="external_identity", target_id=identity.id,
+                     subject_user_id=user.id, details={"provider": provider.name, "by": "owner"},
+                     ip=client_address())
+        flash(_("C'est fait : votre compte %(provider)s est relié à Ticket Net. La prochaine fois, vous pourrez "
+                "choisir « Se connecter avec %(provider)s ».", provider=provider.label), "success")
+    else:
+        flash(_("Ce compte %(provider)s était déjà relié au vôtre.", provider=provider.label), "info")
+    return redirect(url_for("account.index"))
 
 
 def _reauthenticated(provider: oidc.Provider, flow: dict[str, Any], issuer: str, subject: str,
@@ -243,7 +289,8 @@ def _account_or_404(account_id: int) -> User:
 def _manage_page(account: User, new_link: str | None = None) -> str:
     return render_template("sso/manage.html", account=account, new_link=new_link,
                            identities=services.identities_of(db.session, account),
-                           invitations=services.open_invitations(db.session, account))
+                           invitations=services.open_invitations(db.session, account),
+                           may_invite=can_create_sign_in_means(current_user, account))
 
 
 @bp.route("/comptes/connexion-externe")
@@ -273,6 +320,8 @@ def manage(account_id: int) -> str:
 @role_required(*STAFF)
 def invite(account_id: int) -> str:
     account = _account_or_404(account_id)
+    if not can_create_sign_in_means(current_user, account):  # a learner links her identity herself
+        abort(404)
     invitation, token = services.create_invitation(db.session, account, current_user,
                                                    current_app.config["SSO_INVITATION_DAYS"])
     audit.record(db.session, "sso.invitation_created", actor=current_user._get_current_object(),

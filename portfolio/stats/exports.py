@@ -1,25 +1,18 @@
-"""CSV for French spreadsheets (UTF-8 with BOM, ';' between fields) and PDF documents (WeasyPrint)."""
+"""CSV for French spreadsheets (through the site's one writer, ``portfolio.csvfile``) and PDF documents
+(WeasyPrint)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import render_template
 from flask_babel import gettext as _
 
+from portfolio.csvfile import csv_bytes
 from portfolio.stats.payments import Statement
 from portfolio.timeutil import local_today
 
-
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+__all__ = ["csv_bytes", "euros", "pdf_bytes", "statement_csv", "statement_pdf", "summary_csv"]
 
 
 def euros(cents: int | None, grouped: bool = True) -> str:

@@ -13,6 +13,7 @@ from flask_login import current_user
 from portfolio import navigation
 from portfolio.auth.models import Role
 from portfolio.catalogue.scheme import current_scheme
+from portfolio.csvfile import csv_response
 from portfolio.extensions import db
 from portfolio.permissions import role_required
 from portfolio.stats import anomalies, kept, payments, services, tables
@@ -77,8 +78,7 @@ def _competences(refresh: bool = False) -> kept.Kept[list[services.CompetenceRow
 
 
 def _csv_response(table: tables.DataTable, name: str) -> Response:
-    return Response(csv_bytes(table.header, table.export_rows), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return csv_response(csv_bytes(table.header, table.export_rows), f"{name}.csv")  # type: ignore[no-any-return]
 
 
 @bp.route("/coordination/tableau-de-bord")
@@ -166,8 +166,10 @@ def payments_epm(period: str, epm_id: int) -> str:
 
 
 def _file(content: bytes, fmt: str, name: str) -> Response:
-    mimetype = "application/pdf" if fmt == "pdf" else "text/csv; charset=utf-8"
-    return Response(content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+    if fmt == "csv":
+        return csv_response(content, f"{name}.csv")  # type: ignore[no-any-return]
+    return Response(content, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
 
 @bp.route("/coordination/paiements/<period>.<any(csv, pdf):fmt>")

@@ -55,9 +55,10 @@ def export_command(prescriber_code: str | None, output: Path) -> None:
         if prescriber is None:
             fail(f"prescripteur inconnu : {prescriber_code}")
             return
-    text = services.export_csv(db.session, local_today(), prescriber)
-    output.write_text(text, encoding="utf-8")
-    click.echo(f"{text.count(chr(10)) - 1} tickets écrits dans {output}")
+    content = services.export_csv(db.session, local_today(), prescriber)
+    output.write_bytes(content)
+    lines = content.count(b"\r\n") - 1
+    click.echo(f"{lines} tickets écrits dans {output}")
 
 
 commands = [tickets_group]

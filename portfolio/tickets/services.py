@@ -3,9 +3,7 @@ tickets about to expire, the prescriber's list and the CSV export."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -18,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from portfolio.auth.models import User
 from portfolio.catalogue.scheme import Scheme
+from portfolio.csvfile import csv_bytes
 from portfolio.db import utcnow
 from portfolio.enrolment.models import Attendance, AttendanceStatus, Enrolment, WorkshopSession
 from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.tickets import reference
 from portfolio.tickets.models import Ticket, TicketSerial, TicketStatus
 from portfolio.timeutil import add_months
+from portfolio.unstorable import unstorable_problem
 
 DEPARTMENT = "46"  # the Lot
 EXPIRY_NOTICE_DAYS = 30
@@ -146,6 +146,9 @@ def make_holder(
     """The rules for the person named on a ticket, wherever they were typed (a batch, a spreadsheet):
     the holder, or ``TicketRefused`` saying why (without the line, which the caller knows)."""
     last, first, commune, phone, email = (v.strip() for v in (last, first, commune, phone, email))
+    for value in (last, first, born if isinstance(born, str) else "", commune, phone, email):
+        if (problem := unstorable_problem(value)) is not None:
+            raise TicketRefused(problem)
     if not (last and first and born and commune):
         raise TicketRefused(_l("il faut au moins le nom, le prénom, la date de naissance et la commune."))
     birth = born if isinstance(born, dt.date) else parse_date(born)
@@ -469,8 +472,9 @@ EXPORT_COLUMNS = ("reference", "prescripteur", "nom", "prenom", "date_naissance"
                   "emis_le", "expire_le", "etat", "seances_presentes", "heures_utilisees", "epm")
 
 
-def export_csv(session: Session, today: dt.date, prescriber: Organisation | None = None) -> str:
-    """Every ticket (of one prescriber, or all) as CSV: identity, dates, status, hours used, EPM."""
+def export_csv(session: Session, today: dt.date, prescriber: Organisation | None = None) -> bytes:
+    """Every ticket (of one prescriber, or all) as CSV (``portfolio.csvfile``: BOM, ``;``, formula-safe):
+    identity, dates, status, hours used, EPM."""
     query = (
         sa.select(Ticket, Organisation.code, effective_status_expr(today))
         .join(Organisation, Organisation.id == Ticket.prescriber_id)
@@ -485,13 +489,8 @@ def export_csv(session: Session, today: dt.date, prescriber: Organisation | None
         .join(Organisation, Organisation.id == Enrolment.epm_id)
         .where(Enrolment.active.is_(True))
     ).all())
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for ticket, code, status in rows:
-        writer.writerow([
-            ticket.reference, code, ticket.last_name, ticket.first_name, ticket.birth_date.isoformat(),
-            ticket.commune, ticket.public_category, ticket.issued_on.isoformat(), ticket.expires_on.isoformat(),
-            status, used[ticket.id].sessions, f"{used[ticket.id].hours:g}", epm_names.get(ticket.id, ""),
-        ])
-    return out.getvalue()
+    return csv_bytes(EXPORT_COLUMNS, (
+        [ticket.reference, code, ticket.last_name, ticket.first_name, ticket.birth_date.isoformat(),
+         ticket.commune, ticket.public_category, ticket.issued_on.isoformat(), ticket.expires_on.isoformat(),
+         status, used[ticket.id].sessions, f"{used[ticket.id].hours:g}", epm_names.get(ticket.id, "")]
+        for ticket, code, status in rows))

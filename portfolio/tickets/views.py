@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from importers.apply_tickets import TicketCheck, check_tickets, import_tickets
 from importers.errors import ImportRefused
-from importers.staging import StagingStore
+from importers.staging import StagingStore, staging_store
 from importers.tickets import MAX_BYTES as IMPORT_MAX_BYTES
 from importers.tickets import parse_ticket_file
 from portfolio import navigation
@@ -135,7 +133,7 @@ PROBLEMS_SHOWN = 1_000
 
 
 def _staging() -> StagingStore:
-    return StagingStore(Path(current_app.config["UPLOAD_DIR"]) / "imports")
+    return staging_store(current_app.config["UPLOAD_DIR"])
 
 
 def _check_staged(data: bytes, filename: str, default_category: str) -> TicketCheck:

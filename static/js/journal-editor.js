@@ -110,6 +110,7 @@
 
   function sessionLost(message) {
     keepLocally();
+    document.dispatchEvent(new Event("ticketnet:signed-out"));  // the copy is sealed until she signs in again
     if (lost) {
       if (message) { document.getElementById("session-lost-message").textContent = message; }
       lost.hidden = false;
@@ -258,7 +259,12 @@
   window.addEventListener("offline", function () { say(form.dataset.msgOffline); });
 
   // A copy left on this device (offline, session expired, page closed): put it back, and finish
-  // publishing it if that is what the person asked for.
+  // publishing it if that is what the person asked for. Copies sealed at sign-out are opened first
+  // (device-copies.js).
+  var opened = window.ticketnetDeviceCopies ? window.ticketnetDeviceCopies.ready : Promise.resolve();
+  opened.then(restore);
+
+  function restore() {
   var local = readLocal(key);
   if (local && local.fields) {
     var serverTime = Date.parse(form.dataset.updated || "") || 0;
@@ -275,5 +281,6 @@
         say(form.dataset.msgRestored);
       }
     }
+  }
   }
 }());

@@ -41,6 +41,7 @@
 
   function showEnded() {
     over = true;
+    document.dispatchEvent(new Event("ticketnet:signed-out"));  // device-copies.js seals the journal's copies
     warning.hidden = true;
     ended.hidden = false;
     if (!dialog.open) { dialog.showModal(); }

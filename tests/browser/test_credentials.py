@@ -52,8 +52,12 @@ def test_a_learner_downloads_her_badge_and_a_stranger_checks_it(page: Any, live_
     page.goto("/moi/badges")
     _no_horizontal_overflow(page)
 
-    page.context.clear_cookies()
+    # The stranger: Lucie signs out first (a request still in flight could otherwise bring her session cookie
+    # back after the cookies are cleared), then the browser forgets her.
     page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url("**/login*")
+    page.context.clear_cookies()
     page.goto("/verifier")
     assert_accessible(page)
     page.get_by_label("Le fichier du badge").set_input_files(str(badge))

@@ -126,6 +126,40 @@ def test_an_expired_session_loses_no_word(page: Any, live_server: Any, autosaved
     assert page.locator(".entry-list").inner_text().count(title) == 1  # published once, no stray draft
 
 
+STORED = "Object.keys(localStorage).map(k => k + '=' + localStorage.getItem(k)).join(' ')"
+
+
+@pytest.mark.expected_console_errors(r"ERR_FAILED|Failed to fetch")
+def test_signing_out_leaves_no_readable_text_on_the_computer(page: Any) -> None:
+    """At an EPM, after "Se déconnecter", the next person finds nothing readable in the browser's storage:
+    what the server did not have yet is sealed (AES-GCM, with a key only her signed-in pages get), and comes
+    back when she signs in again; what the server had is gone."""
+    start_entry(page, "Mes dettes")
+    page.route("**/enregistrer", lambda route: route.abort())  # the server does not get it (yet)
+    body(page).fill("Ce que je dois au propriétaire, à ne montrer à personne.")
+    page.wait_for_function("Object.values(localStorage).some(v => v.includes('propriétaire'))")
+    page.unroute("**/enregistrer")
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url(re.compile(r".*/login$"))
+    left = page.evaluate(STORED)
+    assert "propriétaire" not in left and "Mes dettes" not in left
+    assert "ticketnet.sealed." in left and "ticketnet.journal." not in left
+    # She signs in again on this computer: her text is there, as the editor left it.
+    sign_in(page, "marie.dupont")
+    page.wait_for_url("**/moi")
+    page.goto("/journal/nouveau")
+    page.wait_for_function("document.getElementById('body_md').value.includes('propriétaire')")
+    assert page.get_by_label("Titre").input_value() == "Mes dettes"
+    assert "ticketnet.sealed." not in page.evaluate(STORED)
+    # Sent this time: at sign-out nothing at all stays on the computer.
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    page.wait_for_url(re.compile(r"/journal/\d+/modifier$"))
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url(re.compile(r".*/login$"))
+    left = page.evaluate(STORED)
+    assert "ticketnet.sealed." not in left and "ticketnet.journal." not in left and "propriétaire" not in left
+
+
 def test_without_javascript_an_expired_session_loses_no_word(browser: Any, live_server: Any) -> None:
     context = browser.new_context(base_url=live_server.url, locale="fr-FR", java_script_enabled=False)
     context.set_default_timeout(10_000)

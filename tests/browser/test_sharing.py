@@ -60,6 +60,11 @@ def test_grant_partner_reads_revoke_partner_refused(page: Any, partner: Any) -> 
 
     page.get_by_role("button", name="Retirer mon accord à GRETA Quercy-Rouergue").click()
     expect(page.get_by_text("C'est fait : GRETA Quercy-Rouergue ne peut plus lire votre portfolio.")).to_be_visible()
+    # The file she sent is not her portfolio: the page says that the GRETA still holds it, and how to withdraw it.
+    expect(page.get_by_text("Mais GRETA Quercy-Rouergue garde le dossier que vous lui avez envoyé")).to_be_visible()
+    held = page.locator(".held-file").first
+    expect(held).to_contain_text("GRETA Quercy-Rouergue garde ce dossier et le lit dans Ticket Net")
+    expect(held.get_by_role("button", name="Retirer ce dossier")).to_be_visible()
     assert_accessible(page)
 
     response = partner.goto(shared_url)
@@ -148,3 +153,38 @@ def test_an_animator_records_a_paper_consent_then_its_paper_withdrawal(page: Any
                             "plus lire son portfolio.")).to_be_visible()
     page.get_by_role("link", name="Enregistrer un retrait sur papier").click()
     expect(page.get_by_role("radio", name=re.compile(r"GRETA Quercy-Rouergue"))).to_have_count(0)
+
+
+def test_the_learner_chooses_the_texts_of_her_file_and_sees_what_the_body_holds(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "marie.dupont")
+    page.wait_for_url("**/moi")
+    page.get_by_role("link", name="Ma certification").click()
+    choices = page.locator(".evidence-choice")
+    expect(choices.first).to_be_visible()
+    assert choices.count() >= 2
+    for n in range(choices.count()):  # her texts are shared with her EPM only: none goes unless she ticks it
+        assert "Partagé avec mon EPM" in choices.nth(n).inner_text()
+        assert not choices.nth(n).get_by_role("checkbox").is_checked()
+    assert_accessible(page)
+    chosen = choices.nth(0).locator("strong").inner_text()
+    choices.nth(0).get_by_role("checkbox").check()
+    page.get_by_label("À quel organisme de formation ?").select_option(label="AFORMAC Midi-Pyrénées")
+    page.get_by_role("button", name="Envoyer mon dossier").click()
+    expect(page.get_by_text("C'est envoyé à AFORMAC Midi-Pyrénées, avec 1 texte et aucune photo.")).to_be_visible()
+    evidence = page.locator("article.evidence")
+    expect(evidence).to_have_count(1)
+    assert chosen in evidence.inner_text() and "vous l'avez coché pour ce dossier" in evidence.inner_text()
+    expect(page.get_by_role("heading", name="Ce que AFORMAC Midi-Pyrénées garde")).to_be_visible()
+    assert_accessible(page)
+    page.set_viewport_size({"width": 320, "height": 700})
+    for url in ("/moi/certification", page.url, "/moi/partage"):
+        page.goto(url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, (url, overflow)
+        assert_accessible(page)
+    expect(page.get_by_role("heading", name="Les dossiers que des organismes gardent")).to_be_visible()
+    page.get_by_role("button", name="Retirer ce dossier").last.click()
+    expect(page.get_by_text("Votre dossier est retiré : AFORMAC Midi-Pyrénées ne le voit plus dans Ticket Net."))\
+        .to_be_visible()

@@ -140,9 +140,9 @@ def _at_the_provider(window: Any, login: str) -> None:
         consent.click()
 
 
-def test_single_sign_on_from_invitation_to_sign_out(sso_browser: Any, sso_server: dict[str, Any]) -> None:
+def test_single_sign_on_linked_by_the_learner_herself_to_sign_out(sso_browser: Any, sso_server: dict[str, Any]) -> None:
     issuer = sso_server["issuer"]
-    # The animator invites Marie.
+    # Her animator may not create a way into her account: the page says she links it herself.
     animator = sso_browser()
     sign_in(animator, "animateur.cahors")
     animator.wait_for_url("**/epm")
@@ -151,22 +151,45 @@ def test_single_sign_on_from_invitation_to_sign_out(sso_browser: Any, sso_server
     animator.get_by_label("Nom ou identifiant").fill("dupont")
     animator.get_by_role("button", name="Chercher").click()
     animator.get_by_role("link", name="Gérer la connexion externe de Marie Dupont").click()
-    animator.get_by_role("button", name="Créer une invitation").click()
-    link = animator.locator(".secret-link code").inner_text()
-    assert "/invitation/" in link
+    assert animator.get_by_role("button", name="Créer une invitation").count() == 0
+    assert "relie elle-même son compte externe" in animator.locator("main").inner_text()
     assert_accessible(animator)
 
-    # Marie opens the link on her own computer and links the account she has at the portal.
+    # Marie, signed in with her password, links the account she has at the portal from "Mon compte".
     marie = sso_browser()
-    marie.goto(link)
-    assert "Marie Dupont" in marie.locator("main").inner_text()
+    sign_in(marie, "marie.dupont")
+    marie.wait_for_url("**/moi")
+    marie.get_by_role("link", name="Mon compte").click()
     assert_accessible(marie)
     marie.get_by_role("button", name="Relier mon compte Portail test").click()
     marie.wait_for_url(f"{issuer}/**")
-    _at_the_provider(marie, "marie-au-portail")
+    _at_the_provider(marie, "marie-au-portail")  # the portal asks who she is (prompt=login)
+    marie.wait_for_url("**/compte")
+    assert "votre compte Portail test est relié" in marie.locator(".flash").inner_text()
+    assert "Je peux me connecter avec Portail test" in marie.locator("main").inner_text()
+
+    marie.get_by_role("button", name="Se déconnecter").click()
+    marie.wait_for_url(re.compile(r".*/login$"))
+
+    # Next time, the portal alone signs her in (still signed in there: straight back), and the new way in is
+    # announced, then listed.
+    marie.get_by_role("button", name="Se connecter avec Portail test").click()
+    marie.wait_for_url(lambda url: url.startswith(issuer) or url.endswith("/moi"))
+    if marie.url.startswith(issuer):
+        _at_the_provider(marie, "marie-au-portail")
     marie.wait_for_url("**/moi")
     assert "Bonjour Marie" in marie.locator("h1").inner_text()
-    assert "votre compte Portail test est relié" in marie.locator(".flash").inner_text()
+    announced = marie.locator(".ways-in")
+    assert "une nouvelle façon d'entrer dans votre compte" in announced.inner_text()
+    assert_accessible(marie)
+    announced.get_by_role("button", name="Voir qui s'est connecté").click()
+    marie.wait_for_url("**/compte/connexions")
+    assert "Un compte externe (portail, FranceConnect…) a été relié" in marie.locator("main").inner_text()
+    assert marie.locator(".ways-in").count() == 0
+    assert_accessible(marie)
+    marie.set_viewport_size({"width": 320, "height": 700})
+    overflow = marie.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
 
     # Signing out of Ticket Net also signs her out of the portal (RP-initiated logout).
     marie.get_by_role("button", name="Se déconnecter").click()
@@ -175,14 +198,3 @@ def test_single_sign_on_from_invitation_to_sign_out(sso_browser: Any, sso_server
     marie.wait_for_url(re.compile(r".*/login(\?.*)?$"))  # the provider adds the state it was given
     assert "Vous êtes déconnecté" in marie.locator(".flash").inner_text()
     assert_accessible(marie)
-
-    # Next time, the portal alone signs her in.
-    marie.get_by_role("button", name="Se connecter avec Portail test").click()
-    marie.wait_for_url(f"{issuer}/**")
-    _at_the_provider(marie, "marie-au-portail")
-    marie.wait_for_url("**/moi")
-    assert "Bonjour Marie" in marie.locator("h1").inner_text()
-
-    # The link is spent: the same invitation no longer works (a 404 page, fetched without a window).
-    spent = sso_browser().request.get(link)
-    assert spent.status == 404 and "plus valable" in spent.text()
