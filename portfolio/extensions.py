@@ -9,8 +9,9 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from portfolio.db import db
+from portfolio.i18n import DATE_FORMATS
 
-babel = Babel()
+babel = Babel(date_formats=DATE_FORMATS)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

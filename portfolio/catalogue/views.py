@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -57,5 +58,6 @@ def update_offer(epm_id: int) -> Response:
     audit.record(db.session, "epm.offer", actor=current_user, organisation=epm,
                  details={"modules": sorted(m.number for m in epm.modules), "capacity": capacity},
                  ip=request.remote_addr or "")
-    flash(_("L'offre de %(epm)s est enregistrée : %(num)s modules.", epm=epm.name, num=len(epm.modules)), "success")
+    flash(ngettext("L'offre de %(epm)s est enregistrée : %(num)d module.",
+                   "L'offre de %(epm)s est enregistrée : %(num)d modules.", len(epm.modules), epm=epm.name), "success")
     return redirect(url_for("catalogue.offers") + f"#epm-{epm.id}")

@@ -1,0 +1,108 @@
+"""On a 320 px phone no page of any role is wider than the screen, and its words are French.
+
+The walker (``tests/browser/walk.py``) visits every GET page of the URL map that each role may see, on the
+demo data; a route added later is visited as soon as it exists. On each page:
+- the document is at most 320 px wide (``document.documentElement.scrollWidth``): a wide table scrolls in
+  its own frame (``.table-wrap``), a long word breaks, nothing pushes the page sideways;
+- times have no seconds, hours and other decimals use a decimal comma, and "1" never takes a plural.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import DEMO_PASSWORD
+from tests.browser.walk import DEMO_ACCOUNT, Walk, walk_server
+
+WIDTH = 320
+HEIGHT = 568
+
+# The words of a plural that "1" must never take (the singular of each differs).
+PLURALS = ("validées", "acquises", "ateliers", "heures", "compétences", "séances", "personnes", "entrées",
+           "photos", "textes", "tickets", "minutes", "jours", "niveaux", "réponses", "dossiers", "lectures",
+           "places", "présences", "inscrits", "inscrites", "apprenants", "modules", "anomalies", "preuves")
+TEXT_RULES = (
+    ("a time with seconds", re.compile(r"\b\d{1,2}:\d{2}:\d{2}\b")),
+    ("a decimal point", re.compile(r"(?<![\w./-])\d+\.\d+(?![\w./])")),
+    ("a plural after 1", re.compile(r"(?<![\d,.])\b1\s(?:" + "|".join(PLURALS) + r")\b")),
+)
+
+# The widest elements of a page that overflows, to say what to fix.
+WIDEST = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .filter(e => !e.closest('.table-wrap') || e.classList.contains('table-wrap'))
+  .slice(-4).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ').join('.') : '')
+    + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')"""
+# The page's words as shown, without competence codes and references (D1.1, 1.1, TN-...) nor the name of
+# module 17 ("Web 2.0").
+VISIBLE_TEXT = """() => { const copy = document.body.cloneNode(true);
+  copy.querySelectorAll('.code, code, script, [hidden], .visually-hidden').forEach(e => e.remove());
+  return copy.innerText.replaceAll('Web 2.0', 'Web'); }"""
+
+
+@pytest.fixture(scope="module")
+def walk(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
+    yield from walk_server(database_url, tmp_path_factory.mktemp("walk"))
+
+
+@pytest.fixture
+def narrow_page(browser: Any, walk: Walk) -> Iterator[Any]:
+    context = browser.new_context(base_url=walk.server.url, locale="fr-FR",
+                                  viewport={"width": WIDTH, "height": HEIGHT})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "404" not in msg.text
+            and "status of 4" not in msg.text else None)
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript or console errors: {errors}"
+
+
+def _sign_in(page: Any, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter", exact=True).click()
+    page.wait_for_load_state()
+
+
+def test_no_page_of_any_role_is_wider_than_a_320_px_phone(narrow_page: Any, walk: Walk) -> None:
+    page = narrow_page
+    problems: list[str] = []
+    seen = 0
+    for role, urls in walk.by_role().items():
+        page.context.clear_cookies()
+        if role is not None:
+            _sign_in(page, DEMO_ACCOUNT[role])
+        who = role.value if role else "anonymous"
+        for url in urls:
+            response = page.goto(url)
+            assert response is not None
+            if "text/html" not in (response.headers.get("content-type") or ""):
+                continue
+            seen += 1
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > WIDTH:
+                problems.append(f"{who} {url}: {width} px wide ({', '.join(page.evaluate(WIDEST))})")
+            text = page.evaluate(VISIBLE_TEXT)
+            for what, pattern in TEXT_RULES:
+                found = pattern.search(text)
+                if found:
+                    problems.append(f"{who} {url}: {what}: {text[max(found.start() - 30, 0):found.end() + 10]!r}")
+    assert seen > 60, f"only {seen} pages walked"
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_walk_covers_every_role_and_the_pages_named_in_the_issue(walk: Walk) -> None:
+    """The walk's plan itself: every role walks its own pages, the staff pages of the issue included."""
+    by_role = walk.by_role()
+    assert set(by_role) == {None, *DEMO_ACCOUNT}
+    urls = {url.split("?")[0] for url in sum(by_role.values(), [])}
+    assert {"/epm", "/coordination/paiements", "/moi/competences", "/journal"} <= urls
+    assert any(re.fullmatch(r"/epm/apprenants/\d+/entretien", u) for u in urls)
