@@ -109,7 +109,7 @@ def test_the_learner_sends_sees_and_withdraws_until_a_decision(client: Any, logi
     greta, assessor = training_body(db_session, name="GRETA Test")
     login_as(user=learner)
     page = client.get("/moi/certification").get_data(as_text=True)
-    assert "GRETA Test" in page and "Prêt·e pour le B2i Adultes ?" in page
+    assert "GRETA Test" in page and "Prêt ou prête pour le B2i Adultes ?" in page
     response = client.post_form("/moi/certification/envoyer", {"organisation_id": greta.id})
     assert response.status_code == 302
     sent = db_session.scalars(sa.select(Submission).where(Submission.owner_id == learner.id)).one()
