@@ -34,7 +34,7 @@ from portfolio.sharing.forms import (
     organisation_choices,
 )
 from portfolio.sharing.models import ConsentMethod, ConsentScope, Submission
-from portfolio.timeutil import local_now
+from portfolio.timeutil import local_now, local_today
 
 bp = Blueprint("sharing", __name__)
 
@@ -46,7 +46,9 @@ def _register(state: Any) -> None:
     navigation.register(
         state.app,
         navigation.NavItem("sharing.mine", _l("Qui peut voir mon portfolio"), frozenset({Role.BENEFICIARY}),
-                           order=40),
+                           order=40, on_home_for=frozenset({Role.BENEFICIARY})),
+        navigation.NavItem("sharing.reads", _l("Qui a consulté mon portfolio"), frozenset({Role.BENEFICIARY}),
+                           order=41, on_home_for=frozenset({Role.BENEFICIARY})),
         navigation.NavItem("sharing.certification", _l("Ma certification"), frozenset({Role.BENEFICIARY}), order=45),
         navigation.NavItem("sharing.partners", _l("Portfolios partagés"), frozenset(PARTNERS), order=50),
         navigation.NavItem("sharing.export", _l("Export"), frozenset({Role.ASSESSOR}), order=20),
@@ -138,7 +140,7 @@ def revoke(consent_id: int) -> Response:
 @role_required(Role.BENEFICIARY)
 def reads() -> str:
     page = services.reads_of(db.session, current_user.id, before=request.args.get("avant", type=int))
-    return render_template("sharing/reads.html", page=page)
+    return render_template("sharing/reads.html", page=page, today=local_today())
 
 
 # --- The animator records a consent given on paper ---------------------------------------------------
