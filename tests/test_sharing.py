@@ -429,3 +429,20 @@ def test_the_partner_list_costs_the_same_whatever_the_consents(client: Any, logi
 def test_scope_helpers() -> None:
     assert services.scopes_covering(ConsentScope.JOURNAL) == ["journal", "full"]
     assert services.covers("full", "competences") and not services.covers("competences", "journal")
+
+
+def test_the_reads_page_costs_the_same_whatever_the_number_of_reads(client: Any, login_as: Any,
+                                                                   db_session: Session, count_queries: Any) -> None:
+    reader = factories.user(db_session, Role.ASSESSOR)
+    counts = []
+    for reads in (1, 60):
+        learner = factories.user(db_session, Role.BENEFICIARY)
+        for n in range(reads):
+            _read_at(db_session, reader, learner, ("journal.read", "sharing.read")[n % 2],
+                     dt.datetime(2026, 11, 1, 10, tzinfo=PARIS) + dt.timedelta(days=n // 4))
+        login_as(user=learner)
+        with count_queries() as counter:
+            assert client.get("/moi/partage/consultations").status_code == 200
+        counts.append(counter.count)
+        client.post_form("/logout")
+    assert counts[0] == counts[1], counts

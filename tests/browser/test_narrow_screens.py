@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DEMO_PASSWORD
-from tests.browser.walk import DEMO_ACCOUNT, Walk, walk_server
+from portfolio.auth.models import Role
+from tests.browser.conftest import opened_page, sign_in
+from tests.browser.walk import DEMO_ACCOUNT, Walk
 
 WIDTH = 320
 HEIGHT = 568
@@ -44,31 +45,16 @@ VISIBLE_TEXT = """() => { const copy = document.body.cloneNode(true);
   return copy.innerText.replaceAll('Web 2.0', 'Web'); }"""
 
 
-@pytest.fixture(scope="module")
-def walk(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
-    yield from walk_server(database_url, tmp_path_factory.mktemp("walk"))
-
-
 @pytest.fixture
 def narrow_page(browser: Any, walk: Walk) -> Iterator[Any]:
-    context = browser.new_context(base_url=walk.server.url, locale="fr-FR",
-                                  viewport={"width": WIDTH, "height": HEIGHT})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "404" not in msg.text
-            and "status of 4" not in msg.text else None)
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript or console errors: {errors}"
+    # The walk opens pages whose samples answer 404 (an invitation that does not exist): Chromium logs them.
+    with opened_page(browser, walk.server.url, expected=r"status of 4\d\d",
+                     viewport={"width": WIDTH, "height": HEIGHT}) as page:
+        yield page
 
 
 def _sign_in(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter", exact=True).click()
+    sign_in(page, username)
     page.wait_for_load_state()
 
 
@@ -106,3 +92,52 @@ def test_the_walk_covers_every_role_and_the_pages_named_in_the_issue(walk: Walk)
     urls = {url.split("?")[0] for url in sum(by_role.values(), [])}
     assert {"/epm", "/coordination/paiements", "/moi/competences", "/journal"} <= urls
     assert any(re.fullmatch(r"/epm/apprenants/\d+/entretien", u) for u in urls)
+
+
+# --- The learner's pages in plain words (FALC) ----------------------------------------------------------------
+
+ABBREVIATIONS = re.compile(r"\b(EPM|PDF|ZIP|CSV|URL|etc|cf|ex|n°|RGPD|CNIL)\b\.?|·")
+MAX_WORDS = 20
+# The learner's words, without what is not ours to rewrite: the official wording folded in <details
+# class="official">, codes, the consent's legal text, the copy of a file as the organisation received it, the
+# learner's own texts, lists of organisations to choose from, names of places. Read as shown (line breaks
+# included), then the page is put back.
+LEARNER_TEXT = """(names) => {
+  const main = document.querySelector('main');
+  const skipped = Array.from(main.querySelectorAll('.official, .code, code, .consent-text, .document-copy, '
+    + '.entry-body, .entry-card > p:not(.entry-meta), select, .visually-hidden, .read-aloud, .tags, .entry-title, '
+    + 'h1')).filter(e => !e.hidden);
+  skipped.forEach(e => { e.hidden = true; });
+  let text = main.innerText;
+  skipped.forEach(e => { e.hidden = false; });
+  for (const name of names) { text = text.split(name).join('Lieu'); }
+  return text; }"""
+# Pages whose words are rewritten elsewhere: the evidence file's send page (with its confirmation step) and
+# the first sign-in with the card.
+NOT_YET = ("/moi/certification", "/premiere-connexion")
+
+
+def test_the_learners_pages_use_short_sentences_and_no_abbreviation(narrow_page: Any, walk: Walk) -> None:
+    from portfolio.demo import ORGANISATIONS
+
+    page = narrow_page
+    names = [org.name for org in ORGANISATIONS]
+    _sign_in(page, DEMO_ACCOUNT[Role.BENEFICIARY])
+    problems: list[str] = []
+    learner_pages = 0
+    for url in walk.by_role()[Role.BENEFICIARY]:
+        if url.split("?")[0] in NOT_YET or url.startswith("/premiere-connexion/"):
+            continue
+        response = page.goto(url)
+        if "text/html" not in (response.headers.get("content-type") or "") or \
+                not page.evaluate("document.body.classList.contains('learner')"):
+            continue
+        learner_pages += 1
+        text = page.evaluate(LEARNER_TEXT, names)
+        for found in ABBREVIATIONS.finditer(text):
+            problems.append(f"{url}: {found.group(0)!r} in {text[max(found.start() - 40, 0):found.end() + 20]!r}")
+        for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", text):
+            if len(sentence.split()) > MAX_WORDS:
+                problems.append(f"{url}: a sentence of {len(sentence.split())} words: {sentence.strip()!r}")
+    assert learner_pages >= 15, learner_pages
+    assert problems == [], "\n".join(problems)
