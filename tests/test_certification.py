@@ -126,7 +126,7 @@ def test_the_learner_sends_sees_and_withdraws_until_a_decision(client: Any, logi
     db_session.refresh(other)
     assert other.status == SubmissionStatus.DECIDED  # decided: it stays
     page = client.get(f"/moi/certification/{other.id}").get_data(as_text=True)
-    assert "Dossier à compléter" in page and other.verification_code in page and "Encore un peu." in page
+    assert "Votre dossier est à compléter." in page and other.verification_code in page and "Encore un peu." in page
     pdf = client.get(f"/moi/certification/{other.id}/attestation.pdf")
     assert pdf.mimetype == "application/pdf"
     text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()

@@ -14,11 +14,18 @@ from portfolio.stats.payments import Statement
 from portfolio.timeutil import local_today
 
 
+def spreadsheet_number(value: Any) -> Any:
+    """A decimal number as a French spreadsheet reads it: ``12,5``, ``3`` (never ``12.5`` nor ``3.0``)."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.2f}".rstrip("0").replace(".", ",")
+    return value
+
+
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_number(value) for value in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
