@@ -54,16 +54,21 @@ def _add_version(endpoint: str, values: dict[str, Any]) -> None:
 
 
 def _read_static_file(response: Response) -> Response:
-    """A static file is sent as a stream of its open file; read it whole (it is small), so that it is compressed
-    in one piece and the file is closed with the response."""
-    if request.endpoint == "static" and response.status_code == 200 and response.is_streamed:
+    """A static file is sent as a stream of its open file; read what is to be sent (it is small) and close the file
+    at once, so that it is compressed in one piece and never left open by a visitor who went away (a 304 sends
+    nothing of it)."""
+    if request.endpoint == "static" and response.is_streamed:
         source = response.response
         response.direct_passthrough = False
-        data = b"".join(response.iter_encoded())
+        sent = response.status_code in (200, 206)
+        data = b"".join(response.iter_encoded()) if sent else b""
         close = getattr(source, "close", None)
         if close is not None:
             close()
-        response.set_data(data)
+        if sent:
+            response.set_data(data)
+        else:
+            response.response = []
     return response
 
 

@@ -50,6 +50,9 @@ def test_css_and_javascript_are_compressed_for_browsers_that_accept_it(client: A
     again = client.get("/static/css/site.css", headers={"Accept-Encoding": "gzip",
                                                         "If-None-Match": zipped.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+    icon = client.get("/static/img/favicon.svg")
+    unchanged = client.get("/static/img/favicon.svg", headers={"If-Modified-Since": icon.headers["Last-Modified"]})
+    assert unchanged.status_code == 304 and unchanged.data == b""
 
 
 def test_pages_are_never_compressed_nor_kept(client: Any) -> None:
