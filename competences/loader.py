@@ -1,8 +1,13 @@
-"""Loading competence frameworks and mappings from their data files (the shape of ``data/frameworks``).
+"""Loading competence frameworks, their everyday words and mappings from their data files (the shape of
+``data/frameworks``).
 
 A framework version is identified by ``(code, version)``. Loading the same file again changes nothing;
 loading a different content under a version already stored is refused: a framework in use is never
 changed in place, a new version is loaded instead.
+
+Everyday words (``*.plain-words.yaml``, top-level key ``plain_words``) are keyed by the framework's code and
+the codes of its domains and competences: they load onto the versions already there, without a new version,
+and apply to later versions that keep the same codes. A new content is a new row; the newest one is shown.
 """
 
 from __future__ import annotations
@@ -17,7 +22,15 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
-from competences.models import Capacity, Competence, Framework, FrameworkDomain, FrameworkMapping, MappingPair
+from competences.models import (
+    Capacity,
+    Competence,
+    Framework,
+    FrameworkDomain,
+    FrameworkMapping,
+    MappingPair,
+    PlainWords,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FRAMEWORKS_DIR = DATA_DIR / "frameworks"
@@ -199,17 +212,87 @@ def load_mapping(session: Session, path: Path) -> LoadResult:
     return LoadResult(label, created=True)
 
 
+# Everyday words: short enough to read at a glance on a phone.
+MAX_LABEL = 80
+MAX_EXAMPLE = 160
+
+
+def _words(entries: Any, where: str, known: set[str], example: bool) -> dict[str, dict[str, str]]:
+    if entries is None:
+        return {}
+    if not isinstance(entries, dict):
+        raise FrameworkDataError(f"{where}: expected a mapping of codes")
+    words: dict[str, dict[str, str]] = {}
+    for code, entry in entries.items():
+        code = str(code)
+        if code not in known:
+            raise FrameworkDataError(f"{where}: unknown code {code} (not in the latest version of the framework)")
+        fields = ("label_fr", "example_fr") if example else ("label_fr",)
+        for key in fields:
+            _require(entry, key, f"{where} {code}")
+        kept = {}
+        for key in ("label_fr", "label_en", "example_fr", "example_en"):
+            value = " ".join(str(entry.get(key) or "").split())
+            limit = MAX_EXAMPLE if key.startswith("example") else MAX_LABEL
+            if len(value) > limit:
+                raise FrameworkDataError(f"{where} {code}: {key} is longer than {limit} characters")
+            if value and (example or key.startswith("label")):
+                kept[key] = value
+        words[code] = kept
+    return words
+
+
+def load_plain_words(session: Session, path: Path) -> LoadResult:
+    """Load everyday words onto a framework already loaded (every version of its code); the same content as the
+    newest words of that framework changes nothing, another content becomes the newest."""
+    document, digest = read_yaml(path)
+    data = _require(document, "plain_words", path.name)
+    code = str(_require(data, "framework", path.name))
+    framework_id = latest_framework_id(session, code)
+    if framework_id is None:
+        raise FrameworkDataError(f"{path.name}: load the framework {code} first")
+    label = f"{code} (everyday words)"
+    newest = session.scalar(sa.select(PlainWords).where(PlainWords.framework_code == code)
+                            .order_by(PlainWords.loaded_at.desc(), PlainWords.id.desc()).limit(1))
+    if newest is not None and newest.source_hash == digest:
+        return LoadResult(label, created=False)
+    domains = set(session.scalars(sa.select(FrameworkDomain.code).where(FrameworkDomain.framework_id == framework_id)))
+    competences = set(session.scalars(sa.select(Competence.code).where(Competence.framework_id == framework_id)))
+    words = {
+        "domains": _words(data.get("domains"), f"{path.name}: domain", domains, example=False),
+        "competences": _words(data.get("competences"), f"{path.name}: competence", competences, example=True),
+    }
+    session.add(PlainWords(framework_code=code, words=words, source_hash=digest))
+    session.flush()
+    return LoadResult(label, created=True)
+
+
+def kind_of(document: dict[str, Any]) -> str:
+    """What a data file holds: ``framework``, ``plain_words`` or ``mapping`` (its top-level key)."""
+    for kind in ("framework", "plain_words", "mapping"):
+        if kind in document:
+            return kind
+    raise FrameworkDataError("expected 'framework', 'plain_words' or 'mapping' at the top level")
+
+
+LOADERS = {"framework": load_framework, "plain_words": load_plain_words, "mapping": load_mapping}
+
+
+def load_files(session: Session, paths: list[Path]) -> list[LoadResult]:
+    """Load data files in the order they depend on each other: frameworks, then their everyday words, then the
+    mappings between them (so that one run may name a framework it loads)."""
+    kinds = {}
+    for path in paths:
+        try:
+            kinds[path] = kind_of(read_yaml(path)[0])
+        except FrameworkDataError as exc:
+            raise FrameworkDataError(f"{path.name}: {exc}") from exc
+    return [LOADERS[kind](session, path) for kind in LOADERS for path in paths if kinds[path] == kind]
+
+
 def load_bundled(session: Session) -> list[LoadResult]:
-    """Load the frameworks shipped with the application, then the mappings between them."""
-    results = []
-    files = sorted(FRAMEWORKS_DIR.glob("*.yaml"))
-    mappings = [f for f in files if "_to_" in f.stem]
-    for path in files:
-        if path not in mappings:
-            results.append(load_framework(session, path))
-    for path in mappings:
-        results.append(load_mapping(session, path))
-    return results
+    """Load the frameworks shipped with the application, their everyday words, then the mappings between them."""
+    return load_files(session, sorted(FRAMEWORKS_DIR.glob("*.yaml")))
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,28 @@ class Capacity(Base):
     competence: Mapped[Competence] = relationship(back_populates="capacities", lazy="raise")
 
 
+class PlainWords(Base):
+    """Everyday words for the domains and competences of a framework: for each code, a short label and, for a
+    competence, one concrete example ("Je sais envoyer un courriel avec une photo"), in French and English.
+
+    They are keyed by the framework's code and the items' codes, not by a version: they apply to every version of
+    the framework, so that loading them never creates a framework version and never touches an assessment. The
+    official wording stays the framework's own. Like a framework, a row never changes: a new content is a new row,
+    and the newest row of a framework code is the one shown (``competences.services.plain_words``)."""
+
+    __tablename__ = "plain_words"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_code: Mapped[str] = mapped_column(sa.String(60), index=True)
+    # {"domains": {code: {"label_fr", "label_en"}}, "competences": {code: {"label_fr", "example_fr", ...}}}
+    words: Mapped[dict[str, Any]]
+    source_hash: Mapped[str] = mapped_column(sa.String(64))
+    loaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PlainWords {self.framework_code} {self.id}>"
+
+
 class FrameworkMapping(Base):
     """An (indicative or official) correspondence from one framework version to another."""
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from competences.loader import B2I_CODE, latest_framework_id
+from competences.loader import B2I_CODE, _newest_of, latest_framework_id
 from competences.models import (
     Assessment,
     Competence,
@@ -31,6 +32,7 @@ from competences.models import (
     FrameworkMapping,
     Level,
     MappingPair,
+    PlainWords,
     Voice,
 )
 from portfolio.auth.models import User
@@ -214,6 +216,75 @@ def certification_framework(session: Session) -> Framework | None:
     return load_framework_tree(session, latest) if latest is not None else None
 
 
+# --- Everyday words --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Words:
+    """The everyday words of one framework (``competences.models.PlainWords``), read in the reader's language
+    (French when a label has no English), with the official title where a code has none."""
+
+    domains: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    competences: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def _entry(self, item: Competence | FrameworkDomain) -> Mapping[str, str]:
+        table = self.domains if isinstance(item, FrameworkDomain) else self.competences
+        return table.get(item.code, {})
+
+    @staticmethod
+    def _pick(entry: Mapping[str, str], key: str) -> str:
+        english = has_request_context() and str(get_locale()) == "en"
+        return (entry.get(f"{key}_en") if english else None) or entry.get(f"{key}_fr", "")
+
+    def label(self, item: Competence | FrameworkDomain) -> str:
+        """The short label in everyday words, or the official title."""
+        return self._pick(self._entry(item), "label") or item.title
+
+    def example(self, item: Competence) -> str:
+        """One concrete example ("Je sais envoyer un courriel avec une photo."), or nothing."""
+        return self._pick(self._entry(item), "example")
+
+    def has_own(self, item: Competence | FrameworkDomain) -> bool:
+        return bool(self._entry(item))
+
+
+NO_WORDS = Words()
+
+
+def _newest_words_id(code: Any) -> sa.ScalarSelect[Any]:
+    """The id of the newest everyday words of the framework ``code`` (a value or a column), as a subquery."""
+    return (sa.select(PlainWords.id).where(PlainWords.framework_code == code)
+            .order_by(PlainWords.loaded_at.desc(), PlainWords.id.desc()).limit(1).scalar_subquery())
+
+
+def words_of(session: Session, words_id: int | None) -> Words:
+    """The everyday words of one row; kept like the trees (a row never changes: new words are a new row)."""
+    if words_id is None:
+        return NO_WORDS
+    kept = _kept_trees()
+    key = ("words", words_id)
+    if kept is not None and key in kept:
+        return kept[key]  # type: ignore[no-any-return]
+    data = session.scalar(sa.select(PlainWords.words).where(PlainWords.id == words_id)) or {}
+    words = Words(data.get("domains") or {}, data.get("competences") or {})
+    if kept is not None:
+        kept[key] = words
+    return words
+
+
+def plain_words(session: Session, framework_code: str) -> Words:
+    """The newest everyday words of a framework (they apply to each of its versions)."""
+    return words_of(session, session.scalar(sa.select(_newest_words_id(framework_code))))
+
+
+def certification_reference(session: Session) -> tuple[Framework, Words] | None:
+    """The certification framework and its everyday words, found by one small query once both are kept."""
+    row = session.execute(_newest_of(sa.select(Framework.id, _newest_words_id(B2I_CODE)), B2I_CODE)).first()
+    if row is None:
+        return None
+    return load_framework_tree(session, row[0]), words_of(session, row[1])
+
+
 # --- Readiness ------------------------------------------------------------------------------------
 
 
@@ -344,6 +415,7 @@ class Bridge:
     mapping: FrameworkMapping
     target: Framework
     targets_of: dict[int, list[Competence]]  # source competence id -> target competences
+    words: Words = NO_WORDS  # the target framework's everyday words
 
     @property
     def official(self) -> bool:
@@ -372,9 +444,17 @@ class LearnerProfile:
     bridge: Bridge | None
     assessor_involved: bool = False
     progress: list[CompetenceState] = field(default_factory=list)
+    words: Words = NO_WORDS  # the framework's everyday words
 
     def domain_states(self) -> list[tuple[FrameworkDomain, list[CompetenceState]]]:
         return [(d, [self.states[c.id] for c in d.competences]) for d in self.framework.domains]
+
+    def next_step(self, domain: FrameworkDomain) -> CompetenceState | None:
+        """What comes next in a domain: the first competence started and not yet acquired, else the first one not
+        acquired (by the decisive voice); ``None`` when all of them are acquired."""
+        waiting = [self.states[c.id] for c in domain.competences if self.states[c.id].level != Level.ACQUIRED]
+        started = [s for s in waiting if s.level == Level.IN_PROGRESS]
+        return (started or waiting or [None])[0]
 
     def count(self, level: str) -> int:
         return sum(1 for s in self.states.values() if s.level == level)
@@ -424,31 +504,39 @@ def keep_reference_data(session: Session) -> None:
         load_framework_tree(session, framework_id)
     for mapping_id in session.scalars(sa.select(FrameworkMapping.id)):
         _mapping_pairs(session, mapping_id)
+    for words_id in session.scalars(sa.select(PlainWords.id)):
+        words_of(session, words_id)
 
 
 def bridge_from(session: Session, framework: Framework) -> Bridge | None:
     """The mapping from ``framework`` to the latest version of another framework (Pix), if any."""
-    mapping = session.scalar(
-        sa.select(FrameworkMapping)
+    target_code = sa.select(Framework.code).where(Framework.id == FrameworkMapping.to_framework_id).scalar_subquery()
+    row = session.execute(
+        sa.select(FrameworkMapping, _newest_words_id(target_code))
         .where(FrameworkMapping.from_framework_id == framework.id)
         .order_by(FrameworkMapping.id.desc())
         .limit(1)
-    )
-    if mapping is None:
+    ).first()
+    if row is None:
         return None
+    mapping, words_id = row
     target = load_framework_tree(session, mapping.to_framework_id)
     by_id = {c.id: c for d in target.domains for c in d.competences}
     targets_of: dict[int, list[Competence]] = {}
     for from_id, to_id in _mapping_pairs(session, mapping.id):
         targets_of.setdefault(from_id, []).append(by_id[to_id])
-    return Bridge(mapping, target, targets_of)
+    return Bridge(mapping, target, targets_of, words_of(session, words_id))
 
 
 def learner_profile(session: Session, learner_id: int, framework: Framework | None = None) -> LearnerProfile | None:
     """Everything the learner's, the animator's and the assessor's pages show about a learner's competences."""
-    framework = framework or certification_framework(session)
     if framework is None:
-        return None
+        reference = certification_reference(session)
+        if reference is None:
+            return None
+        framework, words = reference
+    else:
+        words = plain_words(session, framework.code)
     competences = [c for d in framework.domains for c in d.competences]
     ids = [c.id for c in competences]
     states = {c.id: CompetenceState(c) for c in competences}
@@ -479,4 +567,5 @@ def learner_profile(session: Session, learner_id: int, framework: Framework | No
         bridge=bridge_from(session, framework),
         assessor_involved=any(s.assessor is not None for s in states.values()),
         progress=progress,
+        words=words,
     )

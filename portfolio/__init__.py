@@ -76,8 +76,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
 
     import portfolio.models  # noqa: F401  (every model mapped before the first query)
-    from portfolio import requestlog, web
+    from portfolio import assets, requestlog, web
     from portfolio.extensions import babel, csrf, db, limiter, login_manager
+    from portfolio.i18n import init_app as init_i18n
     from portfolio.i18n import select_locale
 
     db.init_app(app)
@@ -89,7 +90,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(PACKAGE_DIR / "translations"),
     )
+    init_i18n(app)
     web.init_app(app)
+    assets.init_app(app)
     requestlog.init_app(app)
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -193,23 +193,16 @@ def frameworks_show(code: str) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def frameworks_import(files: tuple[Path, ...]) -> None:
-    """Load framework or mapping files (the shape of competences/data/frameworks); all or nothing.
+    """Load framework, everyday-words or mapping files (the shape of competences/data/frameworks); all or nothing.
 
     A version already loaded with the same content changes nothing; a different content under a version
     already loaded is refused (exit 1): a framework in use is never changed in place, give it a new version.
+    Everyday words load onto the framework's versions already there (a new content becomes the one shown).
     """
-    from competences.loader import FrameworkDataError, load_framework, load_mapping, read_yaml
+    from competences.loader import FrameworkDataError, load_files
 
     try:
-        results = []
-        for path in files:  # frameworks first, so that a mapping may name a framework of the same run
-            document, _digest = read_yaml(path)
-            if "mapping" not in document:
-                results.append(load_framework(db.session, path))
-        for path in files:
-            document, _digest = read_yaml(path)
-            if "mapping" in document:
-                results.append(load_mapping(db.session, path))
+        results = load_files(db.session, list(files))
     except FrameworkDataError as exc:
         db.session.rollback()
         fail(str(exc))

@@ -6,7 +6,8 @@ nothing it would run.
 - **Formula-safe**: a text cell that a spreadsheet would read as a formula — its first visible character
   is ``=``, ``+``, ``-`` or ``@``, or it starts with a tab or a carriage return — is written with a
   leading ``'``, so that a name typed ``=HYPERLINK("http://…")`` stays a name (OWASP "CSV injection").
-  Numbers (``int``, ``float``, and texts that are only a number such as ``-12,50``) are left as they are.
+  Numbers (``int``, and texts that are only a number such as ``-12,50``) are left as they are; a ``float`` is
+  written as a French spreadsheet reads it (``12,5``, ``3``; never ``12.5`` nor ``3.0``).
 
 Every CSV goes through :func:`csv_bytes` (``tests/test_csv_exports.py`` walks every CSV route and
 command with hostile names, and checks that no other module writes CSV).
@@ -27,6 +28,13 @@ CONTROL_STARTS = ("\t", "\r", "\n")
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 
 
+def spreadsheet_number(value: float) -> str:
+    """A decimal number as a French spreadsheet reads it: ``12,5``, ``3``, ``0,25`` (six decimals at most)."""
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.6f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
 def safe_cell(value: Any) -> Any:
     """The cell as written: ``None`` is empty, numbers stay numbers, a text a spreadsheet would take for a
     formula is kept as text (a leading ``'``)."""
@@ -34,7 +42,9 @@ def safe_cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return spreadsheet_number(value)
+    if isinstance(value, int):
         return value
     text = str(value)
     if text.startswith(CONTROL_STARTS):

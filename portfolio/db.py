@@ -17,7 +17,11 @@ from flask import Flask, current_app, g
 from sqlalchemy import MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.expression import FunctionElement
+
+from portfolio.timeutil import LOCAL_TZ
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,6 +63,33 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSONType}
 
 
+class local_date(FunctionElement[dt.date]):  # noqa: N801
+    """The scheme's local day (Europe/Paris) of a UTC datetime column, in SQL: PostgreSQL converts it itself,
+    SQLite calls ``sqlite_local_date`` (registered on every connection)."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(({column} AT TIME ZONE 'UTC') AT TIME ZONE '{LOCAL_TZ.key}' AS DATE)"
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
+    return f"ticketnet_local_date({compiler.process(element.clauses, **kw)})"
+
+
+def sqlite_local_date(stored: str | None) -> str | None:
+    """SQLite's ``ticketnet_local_date``: the local day of a UTC datetime as SQLAlchemy stores it there."""
+    if stored is None:
+        return None
+    moment = dt.datetime.fromisoformat(stored).replace(tzinfo=dt.UTC)
+    return moment.astimezone(LOCAL_TZ).date().isoformat()
+
+
 def check_in(column: str, values: list[str] | tuple[str, ...], name: str) -> sa.CheckConstraint:
     """A named CHECK constraint keeping a string column within ``values``."""
     quoted = ", ".join(f"'{v}'" for v in values)
@@ -96,6 +127,7 @@ def _configure_sqlite(engine: Engine, memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        dbapi_connection.create_function("ticketnet_local_date", 1, sqlite_local_date, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")

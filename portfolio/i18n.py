@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context, session
+from flask import Flask, current_app, g, has_request_context, session
+from flask_babel import Babel, format_decimal
 
 
 def select_locale() -> str:
@@ -17,3 +18,30 @@ def select_locale() -> str:
     if user_locale in languages:
         return user_locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# Times never show seconds ("3 déc. 2026, 09:00", "09:00"): Flask-Babel's medium and long formats otherwise add
+# them. Dates and times are written in the reader's language and in Europe/Paris time.
+DATE_FORMATS: dict[str, str | None] = {
+    **Babel.default_date_formats,
+    "time": "short",
+    "time.medium": "HH:mm",
+    "time.long": "HH:mm",
+    "datetime.medium": "d MMM y, HH:mm",
+    "datetime.long": "d MMMM y, HH:mm",
+    "datetime.full": "EEEE d MMMM y, HH:mm",
+}
+
+
+def format_number(value: float | int | None, digits: int = 1) -> str:
+    """A number in the reader's language, with at most ``digits`` decimals and none when it is whole: French
+    ``6``, ``6,5``, ``1 234,5`` (never ``6.0``). ``None`` gives a dash."""
+    if value is None:
+        return "–"
+    rounded = round(float(value), digits)
+    return str(format_decimal(int(rounded) if rounded.is_integer() else rounded))
+
+
+def init_app(app: Flask) -> None:
+    """Template filters: ``{{ hours|number }}``, ``{{ ratio|number(0) }}``."""
+    app.jinja_env.filters["number"] = format_number

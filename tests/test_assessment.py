@@ -281,8 +281,8 @@ def test_workshops_to_fill_and_home_link(client: Any, login_as: Any, db_session:
 # --- The learner's page and the animator's view of a learner --------------------------------------------
 
 
-def test_learner_sees_three_voices_readiness_and_progress_in_plain_words(client: Any, login_as: Any,
-                                                                         db_session: Session, ws: Workshop) -> None:
+def test_learner_sees_five_domains_in_everyday_words_with_what_comes_next(client: Any, login_as: Any,
+                                                                        db_session: Session, ws: Workshop) -> None:
     learner = ws.learners[0]
     enrolment_id = db_session.scalar(sa.text("SELECT id FROM enrolment WHERE learner_id = :id"), {"id": learner.id})
     db_session.add(PositioningInterview(enrolment_id=enrolment_id, held_on=dt.date(2026, 3, 1)))
@@ -290,24 +290,60 @@ def test_learner_sees_three_voices_readiness_and_progress_in_plain_words(client:
     competences.record_assessment(db_session, learner, ws.competences["D1.1"], Voice.SELF, Level.NOT_YET, learner,
                                   at=before)
     services.record_cells(db_session, services.load_workshop(db_session, ws.workshop.id),
-                          {(learner.id, ws.competences["D1.1"].id): "acquired"}, ws.animator)
+                          {(learner.id, ws.competences["D1.1"].id): "acquired",
+                           (learner.id, ws.competences["D1.3"].id): "in_progress"}, ws.animator)
     assessor = factories.user(db_session, Role.ASSESSOR, first_name="Nadia", last_name="Roussel")
     competences.record_assessment(db_session, learner, ws.competences["D5.1"], Voice.ASSESSOR, Level.IN_PROGRESS,
                                   assessor)
     login_as(user=learner)
     page = client.get("/moi/competences").get_data(as_text=True)
-    assert "1 compétence acquise sur 18." in page
-    assert "Depuis l'entretien de positionnement du 1 mars 2026" in page and "1 compétence acquise en plus" in page
-    assert "Pas encore. Il vous manque 12 compétences validées." in page
-    assert "D1 Environnement informatique</strong> :\n      encore 2 à valider" in page
-    for label in ("Ce que je pense", "Mon animateur·trice", "Évaluateur·trice"):
-        assert page.count(label) >= 18
-    assert "Julie Animatrice" in page and "Nadia Roussel" in page
-    assert "Pix (correspondance indicative) :" in page and "5.1 Résoudre des problèmes techniques" in page
+    assert "Vous avez 1 compétence acquise sur 18." in page
+    assert "Pour le B2i Adultes, il vous manque encore 12 compétences." in page
+    # Five domains in everyday words, each with its progress and what comes next; the details are folded.
+    sections = page.split('<section class="card domain-card"')[1:]
+    assert len(sections) == 5
+    first = sections[0]
+    assert "Se servir d&#39;un ordinateur</h2>" in first and "Acquise : 1 sur 4." in first
+    # what comes next: the competence already started (D1.3) before the first one not started (D1.2)
+    assert "<strong>Ensuite :</strong> Régler l&#39;ordinateur à mon goût." in first
+    assert '<details class="fold">' in first and '<details class="fold" open' not in page
+    assert "Communiquer et partager</h2>" in sections[4]
+    assert "Ensuite :</strong> Choisir le bon moyen pour communiquer." in sections[4]  # started by the assessor
+    # Each competence: its label, one example, the levels in the learner's words, the official wording folded.
+    assert "Connaître l&#39;ordinateur et ses appareils</h3>" in first
+    assert "Par exemple : « Je sais me servir de la souris et du clavier. »" in first
+    assert "Moi : <span class=\"level level-not-yet\">Pas encore</span>" in first
+    assert "L'organisme de formation : <span class=\"level level-in-progress\">En cours</span>" in sections[4]
+    official = first.split('<details class="official">')[1]
+    assert ('<span class="code">D1.1</span> Utiliser le vocabulaire spécifique et maîtriser les éléments '
+            "matériels et logiciels de base") in official
+    assert "Sur Pix (correspondance indicative) :" in page and '<span class="code">5.1</span> Résoudre' in page
+    # Progress since the interview, and the readiness in everyday words, folded too.
+    assert "Depuis votre entretien du 1 mars 2026 :" in page and "1 compétence acquise en plus." in page
+    assert "Se servir d&#39;un ordinateur</strong> :\n      encore 2 à valider" in page
+    # No abbreviation nor inclusive-writing dot in the learner's words.
+    assert "·" not in page.split('<main')[1] and "EPM" not in page.split('<main')[1]
     assert 'style="' not in page
     pix = client.get("/moi/competences/pix").get_data(as_text=True)
     assert "Correspondance indicative." in pix and "1 compétence B2i acquise sur 1 reliée" not in pix
-    assert "Résoudre des problèmes techniques" in pix
+    assert "Régler un problème</strong>" in pix and "« Je sais redémarrer ma box internet" in pix
+    assert '<span class="code">5.1</span> Résoudre des problèmes techniques' in pix
+
+
+def test_the_official_wording_is_shown_where_a_competence_has_no_everyday_words(
+        client: Any, login_as: Any, db_session: Session, ws: Workshop) -> None:
+    from competences.models import PlainWords
+
+    newest = db_session.scalars(sa.select(PlainWords).where(PlainWords.framework_code == "b2i-adultes-2010")
+                                .order_by(PlainWords.id.desc())).first()
+    words = {**newest.words, "competences": {k: v for k, v in newest.words["competences"].items() if k != "D1.2"}}
+    db_session.add(PlainWords(framework_code="b2i-adultes-2010", words=words, source_hash="x" * 64))
+    db_session.flush()
+    login_as(user=ws.learners[0])
+    page = client.get("/moi/competences").get_data(as_text=True)
+    assert "Gérer et organiser les fichiers, identifier leurs propriétés et caractéristiques</h3>" in page
+    assert "Ranger mes documents dans des dossiers" not in page
+    assert "Connaître l&#39;ordinateur et ses appareils</h3>" in page
 
 
 def test_learner_declares_what_they_can_do(client: Any, login_as: Any, db_session: Session, ws: Workshop) -> None:

@@ -109,7 +109,7 @@ def test_the_learner_sends_sees_and_withdraws_until_a_decision(client: Any, logi
     greta, assessor = training_body(db_session, name="GRETA Test")
     login_as(user=learner)
     page = client.get("/moi/certification").get_data(as_text=True)
-    assert "GRETA Test" in page and "Prêt·e pour le B2i Adultes ?" in page
+    assert "GRETA Test" in page and "Prêt ou prête pour le B2i Adultes ?" in page
     response = client.post_form("/moi/certification/envoyer", {"organisation_id": greta.id,
                                                                "entries": str(_entry.id)})
     assert response.status_code == 302
@@ -127,7 +127,7 @@ def test_the_learner_sends_sees_and_withdraws_until_a_decision(client: Any, logi
     db_session.refresh(other)
     assert other.status == SubmissionStatus.DECIDED  # decided: it stays
     page = client.get(f"/moi/certification/{other.id}").get_data(as_text=True)
-    assert "Dossier à compléter" in page and other.verification_code in page and "Encore un peu." in page
+    assert "Votre dossier est à compléter." in page and other.verification_code in page and "Encore un peu." in page
     pdf = client.get(f"/moi/certification/{other.id}/attestation.pdf")
     assert pdf.mimetype == "application/pdf"
     text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()

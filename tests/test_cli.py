@@ -224,3 +224,25 @@ def test_init_creates_the_folder_of_a_new_sqlite_database(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert database.is_file()
     db.state(app).engine.dispose()
+
+
+def test_frameworks_import_loads_everyday_words_onto_the_loaded_version(runner: Any, tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "b2i.plain-words.yaml"
+    path.write_text(yaml.safe_dump({"plain_words": {"framework": "b2i-adultes-2010", "competences": {
+        "D5.2": {"label_fr": "Envoyer un document", "example_fr": "Je sais joindre une photo à un courriel."}}}},
+        allow_unicode=True), encoding="utf-8")
+    first = runner.invoke(args=["frameworks", "import", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "Référentiel b2i-adultes-2010 (everyday words) : chargé" in first.output
+    listed = [line for line in runner.invoke(args=["frameworks", "list"]).output.splitlines()
+              if line.startswith("b2i-adultes-2010\t")]
+    assert len(listed) == 1  # no new version of the framework
+    again = runner.invoke(args=["frameworks", "import", str(path)])
+    assert again.exit_code == 0 and "déjà présent" in again.output
+    bad = tmp_path / "bad.plain-words.yaml"
+    bad.write_text("plain_words:\n  framework: b2i-adultes-2010\n  competences:\n    D9.9: {label_fr: x}\n",
+                   encoding="utf-8")
+    refused = runner.invoke(args=["frameworks", "import", str(bad)])
+    assert refused.exit_code == 1 and "unknown code D9.9" in refused.output

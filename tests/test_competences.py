@@ -257,3 +257,118 @@ def test_learner_profile_queries_do_not_grow_with_history(db_session: Session, p
         judge(db_session, people, b2i, Voice.ANIMATOR, {code: C for code in b2i}, at=T0 + dt.timedelta(days=day))
         judge(db_session, people, b2i, Voice.SELF, {code: A for code in b2i}, at=T0 + dt.timedelta(days=day))
     assert profile_queries() == small
+
+
+# --- Everyday words ----------------------------------------------------------------------------------------
+
+
+def _words_file(tmp_path: Any, name: str, document: dict[str, Any]) -> Any:
+    import yaml
+
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("code", ["b2i-adultes-2010", "pix-crcn-2019"])
+def test_every_domain_and_competence_has_everyday_words_and_an_example(db_session: Session, code: str) -> None:
+    framework = services.load_framework_tree(db_session, latest_framework(db_session, code).id)
+    words = services.plain_words(db_session, code)
+    for domain in framework.domains:
+        assert words.has_own(domain) and words.label(domain) != domain.title, domain.code
+        assert set(words.domains[domain.code]) == {"label_fr", "label_en"}, domain.code
+        for competence in domain.competences:
+            entry = words.competences[competence.code]
+            assert set(entry) == {"label_fr", "label_en", "example_fr", "example_en"}, competence.code
+            assert len(entry["label_fr"]) <= 60 and "·" not in entry["label_fr"] + entry["example_fr"]
+            assert entry["example_fr"].startswith("Je sais ") and entry["example_fr"].endswith("."), competence.code
+            assert entry["example_en"].startswith(("I can ", "I know ")), competence.code
+    assert len(words.competences) == {"b2i-adultes-2010": 18, "pix-crcn-2019": 16}[code]
+
+
+def test_everyday_words_in_the_readers_language_the_official_title_otherwise(app: Any, db_session: Session,
+                                                                             b2i: Any) -> None:
+    from flask_babel import force_locale
+
+    words = services.plain_words(db_session, B2I_CODE)
+    with app.test_request_context():
+        assert words.label(b2i["D5.2"]) == "Envoyer des documents"
+        assert words.example(b2i["D5.2"]) == "Je sais envoyer un courriel avec une photo."
+        with force_locale("en"):
+            assert words.label(b2i["D5.2"]) == "Sending documents"
+            assert words.example(b2i["D5.2"]) == "I can send an email with a photo."
+    french_only = services.Words({}, {"D5.2": {"label_fr": "Envoyer", "example_fr": "Je sais envoyer."}})
+    with app.test_request_context(), force_locale("en"):
+        assert french_only.label(b2i["D5.2"]) == "Envoyer" and french_only.example(b2i["D5.2"]) == "Je sais envoyer."
+        assert french_only.label(b2i["D1.1"]) == b2i["D1.1"].title and french_only.example(b2i["D1.1"]) == ""
+    assert services.NO_WORDS.label(b2i["D4.1"]) == "Concevoir une démarche de recherche d'informations et la mettre " \
+                                                   "en œuvre"
+
+
+def test_new_words_load_onto_the_loaded_version_without_touching_it_or_its_assessments(
+        db_session: Session, people: Any, b2i: Any, tmp_path: Any) -> None:
+    from competences import loader
+    from competences.models import Framework, PlainWords
+
+    judge(db_session, people, b2i, Voice.ANIMATOR, {"D1.1": A})
+    frameworks_before = db_session.scalar(sa.select(sa.func.count(Framework.id)))
+    rows_before = db_session.scalar(sa.select(sa.func.count(PlainWords.id)))
+    bundled = loader.FRAMEWORKS_DIR / "b2i-adultes-2010.plain-words.yaml"
+    assert not loader.load_plain_words(db_session, bundled).created  # the same file again: nothing
+    path = _words_file(tmp_path, "better.plain-words.yaml", {"plain_words": {
+        "framework": B2I_CODE, "domains": {"D1": {"label_fr": "L'ordinateur"}},
+        "competences": {"D1.1": {"label_fr": "Connaître son ordinateur", "example_fr": "Je sais allumer l'écran."}}}})
+    result = loader.load_plain_words(db_session, path)
+    assert result.created and result.label == "b2i-adultes-2010 (everyday words)"
+    assert not loader.load_plain_words(db_session, path).created
+    assert db_session.scalar(sa.select(sa.func.count(PlainWords.id))) == rows_before + 1
+    assert db_session.scalar(sa.select(sa.func.count(Framework.id))) == frameworks_before
+    profile = services.learner_profile(db_session, people["learner"].id)
+    assert profile is not None and profile.states[b2i["D1.1"].id].level == A  # the judgement is still there
+    assert profile.words.label(b2i["D1.1"]) == "Connaître son ordinateur"
+    assert profile.words.label(b2i["D1.2"]) == b2i["D1.2"].title  # not in the new file: the official wording
+    assert services.plain_words(db_session, B2I_CODE).competences["D1.1"]["example_fr"] == "Je sais allumer l'écran."
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ({"plain_words": {"framework": "b2i-inconnu", "competences": {}}}, "load the framework b2i-inconnu first"),
+    ({"plain_words": {"framework": B2I_CODE, "competences": {"D9.9": {"label_fr": "x", "example_fr": "Je sais."}}}},
+     "unknown code D9.9"),
+    ({"plain_words": {"framework": B2I_CODE, "domains": {"D1.1": {"label_fr": "x"}}}}, "unknown code D1.1"),
+    ({"plain_words": {"framework": B2I_CODE, "competences": {"D1.1": {"label_fr": "Sans exemple"}}}},
+     "missing 'example_fr'"),
+    ({"plain_words": {"framework": B2I_CODE, "competences": {"D1.1": {"label_fr": "x" * 81, "example_fr": "Je."}}}},
+     "label_fr is longer than 80 characters"),
+    ({"plain_words": {"framework": B2I_CODE, "competences": ["D1.1"]}}, "expected a mapping of codes"),
+])
+def test_everyday_words_that_do_not_fit_the_framework_are_refused(db_session: Session, tmp_path: Any,
+                                                                  document: dict[str, Any], message: str) -> None:
+    from competences import loader
+
+    with pytest.raises(loader.FrameworkDataError, match=message):
+        loader.load_plain_words(db_session, _words_file(tmp_path, "bad.plain-words.yaml", document))
+
+
+def test_data_files_load_frameworks_first_then_their_words_then_mappings(db_session: Session, tmp_path: Any) -> None:
+    from competences import loader
+
+    words = _words_file(tmp_path, "a.plain-words.yaml", {"plain_words": {
+        "framework": "essai-2026", "competences": {"E1": {"label_fr": "Essayer", "example_fr": "Je sais essayer."}}}})
+    framework = _words_file(tmp_path, "z.yaml", {"framework": {
+        "code": "essai-2026", "version": "1", "title_fr": "Essai",
+        "domains": [{"code": "E", "title_fr": "Essais", "competences": [{"code": "E1", "title_fr": "Essayer"}]}]}})
+    results = loader.load_files(db_session, [words, framework])
+    assert [r.label for r in results] == ["essai-2026 (1)", "essai-2026 (everyday words)"]
+    with pytest.raises(loader.FrameworkDataError, match="expected 'framework', 'plain_words' or 'mapping'"):
+        loader.load_files(db_session, [_words_file(tmp_path, "odd.yaml", {"something": {}})])
+
+
+def test_the_certification_framework_and_its_words_come_in_one_query_once_kept(
+        app: Any, db_session: Session, count_queries: Any) -> None:
+    with app.app_context():  # where the trees and words are kept
+        services.certification_reference(db_session)
+        with count_queries() as counter:
+            reference = services.certification_reference(db_session)
+    assert reference is not None and reference[0].code == B2I_CODE
+    assert reference[1].competences["D5.2"]["label_fr"] == "Envoyer des documents"
+    assert counter.count == 1

@@ -200,7 +200,7 @@ def test_every_csv_command_writes_formulas_as_text(app: Flask, runner: Any, host
 
 def test_the_writer_keeps_numbers_and_quotes_formulas() -> None:
     assert [safe_cell(v) for v in (12, -3, 1.5, None, "-12,50", "+33612345678", "Marie-Claire", "a=b")] == [
-        12, -3, 1.5, "", "-12,50", "+33612345678", "Marie-Claire", "a=b"]
+        12, -3, "1,5", "", "-12,50", "+33612345678", "Marie-Claire", "a=b"]
     assert [safe_cell(v) for v in HOSTILE] == ["'" + v for v in HOSTILE]
     content = csv_bytes(["Nom", "Montant"], [[LINK, "-12,50"], ["Durand; Jean\nfils", 3]])
     assert content == ('\ufeffNom;Montant\r\n"\'=HYPERLINK(""https://evil.example/?vol"";""Cliquez ici"")";-12,50'

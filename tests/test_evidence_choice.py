@@ -96,10 +96,10 @@ def test_the_send_page_lists_every_text_and_photo_with_its_visibility(client: An
     greta = factories.organisation(db_session, OrgKind.TRAINING_BODY, name="GRETA Test")
     login_as(user=learner)
     page = html.unescape(client.get("/moi/certification").get_data(as_text=True))
-    for title, visibility, ticked in (("Mes dettes", "Pour moi seul·e", False),
-                                      ("Mon fils placé", "Partagé avec mon EPM", False),
+    for title, visibility, ticked in (("Mes dettes", "Pour moi seulement", False),
+                                      ("Mon fils placé", "Partagé avec mon animateur ou animatrice", False),
                                       ("Mon CV", "Ouvert aux organismes autorisés", True),
-                                      ("Ma maladie", "Pour moi seul·e", False),
+                                      ("Ma maladie", "Pour moi seulement", False),
                                       ("Mon premier courriel", "Ouvert aux organismes autorisés", True)):
         block = page[page.index(f"<strong>{title}</strong>") - 200:page.index(f"<strong>{title}</strong>") + 900]
         assert visibility in block, title

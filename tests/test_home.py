@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -53,6 +54,56 @@ def test_beneficiary_home_in_plain_words(client: Any, login_as: Any, db_session:
     assert "Il vous reste 14 heures sur 20." in page
     assert ticket.reference in page
     assert "Mes prochains ateliers" in page
+
+
+def test_hours_left_in_french_words_and_numbers(client: Any, login_as: Any, db_session: Session) -> None:
+    """1,5 heure, not 1.5 heures; 1 heure, not 1 heures; no seconds in the times of the next workshops."""
+    epm = factories.organisation(db_session, OrgKind.EPM)
+    learner = factories.user(db_session, Role.BENEFICIARY, epm)
+    cases = ((18.5, "Il vous reste 1,5 heure sur 20."), (19, "Il vous reste 1 heure sur 20."),
+             (17, "Il vous reste 3 heures sur 20."))
+    for n, (hours_used, expected) in enumerate(cases):  # each a newer ticket than the one before
+        ticket = factories.ticket(db_session, issued_on=dt.date.today() - dt.timedelta(days=10 - n))
+        enrolment = factories.enrolment(db_session, ticket, epm, learner)
+        workshop = factories.workshop(db_session, epm, NOW.replace(hour=8, minute=0, second=30) - dt.timedelta(days=3),
+                                      duration_minutes=int(hours_used * 60))
+        factories.attend(db_session, workshop, enrolment, AttendanceStatus.PRESENT)
+        upcoming = factories.workshop(db_session, epm, NOW.replace(hour=8, minute=0, second=30) + dt.timedelta(days=3))
+        factories.attend(db_session, upcoming, enrolment, AttendanceStatus.EXPECTED)
+        login_as(user=learner)
+        page = client.get("/moi").get_data(as_text=True)
+        assert expected in page, expected
+        local = upcoming.starts_at.astimezone(LOCAL_TZ)
+        assert f"à {local:%H:%M}</strong>" in page and f"{local:%H:%M}:" not in page
+        client.post_form("/logout")
+        enrolment.active = False
+        db_session.flush()
+
+
+def test_a_learners_menu_holds_five_entries_and_her_home_the_others(client: Any, login_as: Any,
+                                                                    app: Any) -> None:
+    from portfolio import navigation
+
+    learner = login_as(Role.BENEFICIARY)
+    page = client.get("/moi").get_data(as_text=True)
+    menu = page.split('id="site-nav-list"')[1].split("</ul>")[0]
+    entries = re.findall(r'<li><a href="([^"]+)"', menu)
+    assert entries == ["/moi", "/journal", "/moi/competences", "/portfolio", "/moi/certification"]
+    assert len(entries) <= navigation.LEARNER_MENU_SIZE
+    more = page.split('id="more-title"')[1].split("</section>")[0]
+    assert re.findall(r'<a href="([^"]+)"', more) == ["/moi/partage", "/moi/partage/consultations",
+                                                       "/moi/badges", "/journal/importer", "/mes-donnees",
+                                                       "/compte"]
+    with app.test_request_context():
+        registered = [item for item in app.extensions[navigation.EXTENSION_KEY] if Role.BENEFICIARY in item.roles]
+        shown = navigation.items_for(learner) + navigation.home_items_for(learner, Role.BENEFICIARY)
+        assert sorted(i.endpoint for i in shown) == sorted(i.endpoint for i in registered)  # every one, once
+    client.post_form("/logout")
+    animator = login_as(Role.ANIMATOR)
+    menu = client.get("/epm").get_data(as_text=True).split('id="site-nav-list"')[1].split("</ul>")[0]
+    assert "/compte" in menu  # staff keep "Mon compte" in their menu
+    with app.test_request_context():
+        assert navigation.home_items_for(animator, Role.BENEFICIARY) == []
 
 
 def test_beneficiary_home_without_ticket(client: Any, login_as: Any) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask import Flask, render_template_string
+from flask_babel import force_locale, format_datetime, format_time
+
+from portfolio.i18n import format_number
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "portfolio" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -51,3 +57,26 @@ def test_language_switch_refuses_foreign_targets(client: Any) -> None:
     response = client.post_form("/langue", {"lang": "de", "next": "https://evil.example/"})
     assert response.headers["Location"] == "/"
     assert '<html lang="fr">' in client.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("value", "digits", "french", "english"), [
+    (6.0, 1, "6", "6"), (6.54, 1, "6,5", "6.5"), (0.04, 1, "0", "0"), (1234.5, 1, "1\u202f234,5", "1,234.5"),
+    (99.6, 0, "100", "100"), (2.25, 2, "2,25", "2.25"), (7, 1, "7", "7"), (None, 1, "–", "–"),
+])
+def test_numbers_are_written_in_the_readers_language(app: Flask, value: Any, digits: int, french: str,
+                                                     english: str) -> None:
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert format_number(value, digits) == french
+        with force_locale("en"):
+            assert format_number(value, digits) == english
+
+
+def test_times_never_show_seconds(app: Flask) -> None:
+    moment = dt.datetime(2026, 12, 3, 8, 5, 42, tzinfo=dt.UTC)  # 09:05:42 in Paris
+    with app.test_request_context(), force_locale("fr"):
+        written = [format_datetime(moment, f) for f in (None, "short", "medium", "long", "full")]
+        written += [format_time(moment, f) for f in (None, "short", "medium", "long")]
+        assert written == ["3 déc. 2026, 09:05", "03/12/2026 09:05", "3 déc. 2026, 09:05", "3 décembre 2026, 09:05",
+                           "jeudi 3 décembre 2026, 09:05", "09:05", "09:05", "09:05", "09:05"]
+        assert render_template_string("{{ 6.0|number }} {{ 1.25|number(2) }}") == "6 1,25"

@@ -191,7 +191,7 @@ def test_journal_page_weighs_under_150_kb_without_photos(client: Any, login_as: 
     login_as(user=learner)
     page = client.get("/journal")
     total = len(page.data)
-    for asset in set(re.findall(r'(?:href|src)="/static/([^"]+)"', page.get_data(as_text=True))):
+    for asset in set(re.findall(r'(?:href|src)="/static/([^"?]+)[^"]*"', page.get_data(as_text=True))):
         total += (asset_dir("static") / asset).stat().st_size
     assert total < 150 * 1024, total
     assert "Textes plus anciens" in page.get_data(as_text=True)
@@ -276,7 +276,7 @@ def test_a_partner_reading_a_photo_is_audited_like_an_entry(client: Any, login_a
     client.post_form("/logout")
     login_as(user=learner)
     page = client.get("/moi/partage/consultations").get_data(as_text=True)
-    assert page.count("une photo de votre journal") == 2
+    assert page.count("une photo de votre journal") == 1 and "une photo de votre journal 2 fois" in page  # one day
 
 
 def test_a_refused_photo_keeps_the_text_and_does_not_publish(client: Any, login_as: Any, db_session: Session) -> None:

@@ -246,16 +246,87 @@ def test_every_partner_read_is_audited_and_shown_to_the_owner(client: Any, login
     assert "un texte de votre journal" in html and "votre portfolio" in html
 
 
-def test_reads_are_listed_a_page_at_a_time(db_session: Session) -> None:
+def _read_at(session: Session, reader: User, owner: User, action: str, at: dt.datetime) -> None:
+    event = services.record_read(session, reader, owner.id, action, at,
+                                 organisation=reader.memberships[0].organisation)
+    assert event is not None
+    event.created_at = at
+    session.flush()
+
+
+PARIS = dt.timezone(dt.timedelta(hours=1))  # winter time (CET)
+PARIS_SUMMER = dt.timezone(dt.timedelta(hours=2))  # summer time (CEST)
+
+
+def test_reads_are_grouped_by_local_day_reader_and_what_was_read(db_session: Session) -> None:
+    """The same cases for PostgreSQL's conversion and SQLite's function: the local day around midnight, in
+    winter and in summer time, and on the days the clocks change."""
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    reader = factories.user(db_session, Role.ASSESSOR, first_name="Nadia", last_name="Lectrice")
+    other = factories.user(db_session, Role.ANIMATOR)
+    winter = dt.datetime(2026, 12, 3, 9, 5, tzinfo=PARIS)
+    for minute in range(11):  # 11 reads in two minutes: one line
+        _read_at(db_session, reader, learner, "journal.read", winter + dt.timedelta(seconds=11 * minute))
+    _read_at(db_session, reader, learner, "sharing.read", winter)  # another thing read: another line
+    _read_at(db_session, other, learner, "journal.read", winter)  # another reader: another line
+    # 23:30 and 00:30 local time are two days, although both are on the same UTC day (22:30, 23:30 UTC).
+    _read_at(db_session, reader, learner, "journal.entry_read", dt.datetime(2026, 12, 4, 23, 30, tzinfo=PARIS))
+    _read_at(db_session, reader, learner, "journal.entry_read", dt.datetime(2026, 12, 5, 0, 30, tzinfo=PARIS))
+    # Summer time: 00:30 local time is 22:30 UTC the day before; 23:59 local is the same local day.
+    _read_at(db_session, reader, learner, "competences.read", dt.datetime(2026, 7, 14, 0, 30, tzinfo=PARIS_SUMMER))
+    _read_at(db_session, reader, learner, "competences.read", dt.datetime(2026, 7, 14, 23, 59, tzinfo=PARIS_SUMMER))
+    # The last Sunday of March: 01:30 is winter time, 03:30 summer time, the same local day.
+    _read_at(db_session, reader, learner, "submission.read", dt.datetime(2026, 3, 29, 1, 30, tzinfo=PARIS))
+    _read_at(db_session, reader, learner, "submission.read", dt.datetime(2026, 3, 29, 3, 30, tzinfo=PARIS_SUMMER))
+    services.record_read(db_session, learner, learner.id, "sharing.read", NOW)  # one's own reads are not noted
+
+    page = services.reads_of(db_session, learner.id)
+    found = sorted((g.day, g.action, g.actor_name, g.times) for g in page.groups)
+    assert found == sorted([
+        (dt.date(2026, 12, 3), "journal.read", "Nadia Lectrice", 11),
+        (dt.date(2026, 12, 3), "sharing.read", "Nadia Lectrice", 1),
+        (dt.date(2026, 12, 3), "journal.read", other.display_name, 1),
+        (dt.date(2026, 12, 4), "journal.entry_read", "Nadia Lectrice", 1),
+        (dt.date(2026, 12, 5), "journal.entry_read", "Nadia Lectrice", 1),
+        (dt.date(2026, 7, 14), "competences.read", "Nadia Lectrice", 2),
+        (dt.date(2026, 3, 29), "submission.read", "Nadia Lectrice", 2),
+    ])
+    eleven = next(g for g in page.groups if g.times == 11)
+    assert eleven.first_at == winter and eleven.last_at == winter + dt.timedelta(seconds=110)
+    assert eleven.organisation_name == reader.memberships[0].organisation.name
+    assert [g.last_id for g in page.groups] == sorted((g.last_id for g in page.groups), reverse=True)
+    assert page.older is None
+
+
+def test_read_groups_come_a_page_at_a_time(db_session: Session) -> None:
     learner = factories.user(db_session, Role.BENEFICIARY)
     reader = factories.user(db_session, Role.ASSESSOR)
-    for _ in range(7):
-        services.record_read(db_session, reader, learner.id, "sharing.read", NOW)
-    services.record_read(db_session, learner, learner.id, "sharing.read", NOW)  # one's own reads are not noted
+    start = dt.datetime(2026, 11, 1, 10, tzinfo=PARIS)
+    for day in range(7):
+        for _ in range(3):
+            _read_at(db_session, reader, learner, "sharing.read", start + dt.timedelta(days=day))
     first = services.reads_of(db_session, learner.id, limit=5)
-    assert len(first.events) == 5 and first.older is not None
+    assert [g.day.day for g in first.groups] == [7, 6, 5, 4, 3] and first.older is not None
+    assert all(g.times == 3 for g in first.groups)
     rest = services.reads_of(db_session, learner.id, before=first.older, limit=5)
-    assert len(rest.events) == 2 and rest.older is None
+    assert [g.day.day for g in rest.groups] == [2, 1] and rest.older is None
+
+
+def test_the_owner_reads_one_line_per_group_in_french(client: Any, login_as: Any, db_session: Session) -> None:
+    learner = factories.user(db_session, Role.BENEFICIARY)
+    reader = factories.user(db_session, Role.ASSESSOR, first_name="Nadia", last_name="Lectrice")
+    greta = reader.memberships[0].organisation.name
+    winter = dt.datetime(2025, 12, 3, 9, 5, tzinfo=PARIS)
+    for second in range(0, 110, 10):
+        _read_at(db_session, reader, learner, "journal.read", winter + dt.timedelta(seconds=second))
+    _read_at(db_session, reader, learner, "sharing.read", winter)
+    login_as(user=learner)
+    html = client.get("/moi/partage/consultations").get_data(as_text=True)
+    assert f"{greta} a consulté votre journal 11 fois, le 3 décembre 2025." in html
+    assert f"{greta} a consulté votre portfolio 1 fois, le 3 décembre 2025." in html
+    assert html.count("Par Nadia Lectrice.") == 2
+    assert "De 09:05 à 09:06." in html and "À 09:05." in html
+    assert "09:05:" not in html
 
 
 def test_an_animator_records_a_paper_consent_for_a_learner_of_their_epm(
@@ -358,3 +429,20 @@ def test_the_partner_list_costs_the_same_whatever_the_consents(client: Any, logi
 def test_scope_helpers() -> None:
     assert services.scopes_covering(ConsentScope.JOURNAL) == ["journal", "full"]
     assert services.covers("full", "competences") and not services.covers("competences", "journal")
+
+
+def test_the_reads_page_costs_the_same_whatever_the_number_of_reads(client: Any, login_as: Any,
+                                                                   db_session: Session, count_queries: Any) -> None:
+    reader = factories.user(db_session, Role.ASSESSOR)
+    counts = []
+    for reads in (1, 60):
+        learner = factories.user(db_session, Role.BENEFICIARY)
+        for n in range(reads):
+            _read_at(db_session, reader, learner, ("journal.read", "sharing.read")[n % 2],
+                     dt.datetime(2026, 11, 1, 10, tzinfo=PARIS) + dt.timedelta(days=n // 4))
+        login_as(user=learner)
+        with count_queries() as counter:
+            assert client.get("/moi/partage/consultations").status_code == 200
+        counts.append(counter.count)
+        client.post_form("/logout")
+    assert counts[0] == counts[1], counts

@@ -371,6 +371,8 @@ def test_csv_for_french_spreadsheets() -> None:
     content = csv_bytes(["EPM", "Montant (EUR)"], [["Cahors; centre", euros(123456, grouped=False)]])
     assert content.startswith(b"\xef\xbb\xbf")
     assert content.decode("utf-8-sig") == 'EPM;Montant (EUR)\r\n"Cahors; centre";1234,56\r\n'
+    hours = csv_bytes(["Heures"], [[12.5], [3.0], [0.25], [7]]).decode("utf-8-sig")
+    assert hours == "Heures\r\n12,5\r\n3\r\n0,25\r\n7\r\n"
     assert euros(123456) == "1\u202f234,56" and euros(5) == "0,05" and euros(-150) == "-1,50"
 
 

@@ -90,7 +90,7 @@ def test_the_dashboard_and_the_competences_survive_their_json_round_trip(db_sess
 
 
 def total_issued(page: str) -> int:
-    return int(re.search(r'<span class="big-figure">(\d+)</span> tickets émis', page).group(1))
+    return int(re.search(r'<span class="big-figure">(\d+)</span> tickets? émis', page).group(1))
 
 
 def test_the_dashboard_says_when_it_was_computed_and_recomputes_on_demand(

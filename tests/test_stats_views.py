@@ -179,7 +179,7 @@ def test_prescriber_sees_the_outcome_of_its_own_tickets_only(client: Any, login_
     login_as(Role.PRESCRIBER, organisation_=network["caf"])
     page = client.get("/prescripteur/bilan").get_data(as_text=True)
     assert "CAF du Lot" in page and "Caisse voisine" not in page
-    assert "12,0 h" in page  # 2 tickets x 3 sessions of 2 hours
+    assert "12 h" in page and "12,0" not in page  # 2 tickets x 3 sessions of 2 hours
     assert "400,00 €" in page and "120,00 €" in page  # engaged; used: 12 h of 10 EUR
     assert "journal" not in page.lower().replace("le journal et les compétences des personnes restent privés", "")
     assert 'href="/prescripteur/bilan"' in client.get("/prescripteur").get_data(as_text=True)

@@ -39,7 +39,7 @@ def test_prescriber_issues_one_ticket_and_prints_it(client: Any, login_as: Any, 
     response = client.post_form("/tickets/emettre", {**FORM, "prescriber": org.id})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "Tickets émis" in page and "1 ticket(s) émis" in page
+    assert "Tickets émis" in page and "1 ticket émis. Imprimez-le" in page
     ticket = db_session.scalar(sa.select(Ticket).where(Ticket.prescriber_id == org.id))
     assert ticket is not None and reference.is_valid(ticket.reference) and ticket.issued_by_id is not None
     assert ticket.reference in page

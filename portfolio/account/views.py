@@ -38,7 +38,8 @@ from portfolio.urls import is_safe_next
 bp = Blueprint("account", __name__)
 
 bp.record_once(lambda state: navigation.register(
-    state.app, navigation.NavItem("account.index", _l("Mon compte"), frozenset(Role), order=95)))
+    state.app, navigation.NavItem("account.index", _l("Mon compte"), frozenset(Role), order=95,
+                                  on_home_for=frozenset({Role.BENEFICIARY}))))
 bp.before_app_request(enforce_session_lifetime)
 
 

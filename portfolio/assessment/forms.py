@@ -10,6 +10,7 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from competences.models import Competence, Level
+from competences.services import NO_WORDS, Words
 
 PREFIX = "level_"
 
@@ -31,15 +32,17 @@ class SelfAssessmentForm(FlaskForm):
                 yield int(name.removeprefix(PREFIX)), field  # type: ignore[misc]
 
 
-def self_assessment_form(competences: Iterable[Competence], current: Mapping[int, str]) -> SelfAssessmentForm:
-    """A form with one radio group per competence, preset to what the learner declared last."""
+def self_assessment_form(competences: Iterable[Competence], current: Mapping[int, str],
+                         words: Words = NO_WORDS) -> SelfAssessmentForm:
+    """A form with one radio group per competence (named in everyday words), preset to what the learner declared
+    last."""
 
     class Form(SelfAssessmentForm):
         pass
 
     for competence in competences:
         setattr(Form, f"{PREFIX}{competence.id}", RadioField(
-            f"{competence.code} {competence.title}", choices=list(SELF_CHOICES), default=current.get(competence.id, ""),
+            words.label(competence), choices=list(SELF_CHOICES), default=current.get(competence.id, ""),
             validate_choice=True,
         ))
     return Form()

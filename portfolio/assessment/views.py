@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -12,10 +12,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from competences import services as competences
+from competences.loader import B2I_CODE
 from competences.models import Level, Voice
 from portfolio import navigation, permissions
 from portfolio.assessment import services
-from portfolio.assessment.forms import self_assessment_form
+from portfolio.assessment.forms import SELF_CHOICES, self_assessment_form
 from portfolio.auth.models import Role, User
 from portfolio.db import utcnow
 from portfolio.extensions import db
@@ -44,11 +45,22 @@ MAX_CELLS = 1000  # per request: far above 6 learners x 18 competences
 def _register(state: Any) -> None:
     navigation.register(
         state.app,
-        navigation.NavItem("assessment.mine", _l("Mes compétences"), frozenset({Role.BENEFICIARY}), order=30),
+        navigation.NavItem("assessment.mine", _l("Mes compétences"), frozenset({Role.BENEFICIARY}), order=25),
         navigation.NavItem("assessment.workshops", _l("Positionnement"), frozenset({Role.ANIMATOR}), order=30),
     )
     # Globals rather than context: the macros of templates/assessment/ use them when imported elsewhere.
-    state.app.jinja_env.globals.update(LEVEL_LABELS=LEVEL_LABELS, VOICE_LABELS=VOICE_LABELS)
+    state.app.jinja_env.globals.update(LEVEL_LABELS=LEVEL_LABELS, VOICE_LABELS=VOICE_LABELS,
+                                       SELF_LABELS={c.value: c.label for c in SELF_CHOICES if c.value},
+                                       plain_words=plain_words)
+
+
+def plain_words(framework_code: str = B2I_CODE) -> competences.Words:
+    """For templates: the everyday words of a framework (``{% set words = plain_words() %}``), read once per
+    request."""
+    kept = g.setdefault("plain_words", {})
+    if framework_code not in kept:
+        kept[framework_code] = competences.plain_words(db.session, framework_code)
+    return kept[framework_code]  # type: ignore[no-any-return]
 
 
 # --- The animator's session grid --------------------------------------------------------------------
@@ -171,7 +183,7 @@ def declare() -> Response | str:
     if profile is None:
         abort(404)
     declared = {cid: s.declared.level for cid, s in profile.states.items() if s.declared is not None}
-    form = self_assessment_form([s.competence for s in profile.states.values()], declared)
+    form = self_assessment_form([s.competence for s in profile.states.values()], declared, profile.words)
     if form.validate_on_submit():
         changed = 0
         for competence_id, field in form.competence_fields():

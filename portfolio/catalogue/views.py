@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
@@ -191,5 +192,6 @@ def update_offer(epm_id: int) -> Response:
     audit.record(db.session, "epm.offer", actor=current_user, organisation=epm,
                  details={"modules": sorted(m.number for m in epm.modules), "capacity": capacity},
                  ip=request.remote_addr or "")
-    flash(_("L'offre de %(epm)s est enregistrée : %(num)s modules.", epm=epm.name, num=len(epm.modules)), "success")
+    flash(ngettext("L'offre de %(epm)s est enregistrée : %(num)d module.",
+                   "L'offre de %(epm)s est enregistrée : %(num)d modules.", len(epm.modules), epm=epm.name), "success")
     return redirect(url_for("catalogue.offers") + f"#epm-{epm.id}")

@@ -35,7 +35,8 @@ MAX_FILE = 2 * 1024 * 1024  # bytes of an uploaded credential or baked image
 @bp.record_once
 def _register(state: Any) -> None:
     navigation.register(state.app, navigation.NavItem("credentials.mine", _l("Mes badges"),
-                                                      frozenset({Role.BENEFICIARY}), order=47))
+                                                      frozenset({Role.BENEFICIARY}), order=47,
+                                                      on_home_for=frozenset({Role.BENEFICIARY})))
     state.app.jinja_env.globals.update(CREDENTIAL_KINDS=services.KIND_LABELS,
                                        CREDENTIAL_STATUSES=services.STATUS_LABELS,
                                        REVOCATION_REASONS=services.REASON_LABELS,

@@ -49,7 +49,8 @@ def no_role() -> str:
 @role_required(Role.BENEFICIARY)
 def beneficiary() -> str:
     summary = services.learner_summary(db.session, current_user, local_now(), local_today())
-    return render_template("home/beneficiary.html", summary=summary)
+    return render_template("home/beneficiary.html", summary=summary,
+                           more=navigation.home_items_for(current_user, Role.BENEFICIARY))
 
 
 @bp.route("/epm")

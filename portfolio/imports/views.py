@@ -26,7 +26,7 @@ bp.record_once(
     lambda state: navigation.register(
         state.app,
         navigation.NavItem("imports.journal", _l("Importer mon ancien blog"), frozenset({Role.BENEFICIARY}),
-                           order=80),
+                           order=80, on_home_for=frozenset({Role.BENEFICIARY})),
         navigation.NavItem("imports.framework", _l("Importer un référentiel"), frozenset({Role.COORDINATOR}),
                            order=80),
     )

@@ -22,8 +22,8 @@ from portfolio.journal.models import Visibility
 from portfolio.journal.services import EntryInput
 
 VISIBILITY_CHOICES = [
-    SelectChoice(Visibility.PRIVATE.value, _l("Pour moi seul·e")),
-    SelectChoice(Visibility.EPM.value, _l("Partagé avec mon EPM (mon animateur ou mon animatrice peut le lire)")),
+    SelectChoice(Visibility.PRIVATE.value, _l("Pour moi seulement")),
+    SelectChoice(Visibility.EPM.value, _l("Partagé avec mon animateur ou animatrice")),
     SelectChoice(Visibility.CONSENTED.value, _l("Ouvert aux organismes à qui j'ai donné mon accord")),
 ]
 

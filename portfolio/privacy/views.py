@@ -23,7 +23,8 @@ bp = Blueprint("privacy", __name__, url_prefix="/mes-donnees")
 bp.record_once(
     lambda state: navigation.register(
         state.app,
-        navigation.NavItem("privacy.index", _l("Mes données"), frozenset({Role.BENEFICIARY}), order=90),
+        navigation.NavItem("privacy.index", _l("Mes données"), frozenset({Role.BENEFICIARY}), order=90,
+                           on_home_for=frozenset({Role.BENEFICIARY})),
     )
 )
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 from portfolio.audit import services as audit
 from portfolio.audit.models import AuditEvent
 from portfolio.auth.models import Role, User
-from portfolio.db import utcnow
+from portfolio.db import local_date, utcnow
 from portfolio.enrolment.models import Enrolment
 from portfolio.orgs.models import Organisation, OrgKind
 from portfolio.sharing.models import Consent, ConsentMethod, ConsentScope
@@ -337,19 +337,53 @@ def record_reads(session: Session, owner_ids: list[int], action: str, *, actor: 
 
 
 @dataclass(frozen=True)
+class ReadGroup:
+    """The reads of one thing by one person of one organisation on one day (local time): "GRETA a consulté
+    votre journal 11 fois, le 3 décembre"."""
+
+    day: dt.date
+    action: str
+    actor_name: str
+    organisation_name: str
+    times: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+    last_id: int  # the newest read of the group: groups are listed newest first, and continued from it
+
+
+@dataclass(frozen=True)
 class ReadsPage:
-    events: list[AuditEvent]
-    older: int | None  # the id to continue from, if there are older reads
+    groups: list[ReadGroup]
+    older: int | None  # the ``last_id`` to continue from, if there are older reads
 
 
 def reads_of(session: Session, owner_id: int, before: int | None = None, limit: int = 50) -> ReadsPage:
-    """Who read the owner's data (other people than the owner), newest first, a page at a time."""
-    query = (sa.select(AuditEvent)
+    """Who read the owner's data (other people than the owner), grouped by day, reader and what was read,
+    newest first, a page of groups at a time (one query, whatever the number of reads)."""
+    day = local_date(AuditEvent.created_at)
+    last_id = sa.func.max(AuditEvent.id)
+    query = (sa.select(day, AuditEvent.action, AuditEvent.actor_name, AuditEvent.organisation_name,
+                       sa.func.count(AuditEvent.id), sa.func.min(AuditEvent.created_at),
+                       sa.func.max(AuditEvent.created_at), last_id)
              .where(AuditEvent.subject_user_id == owner_id, AuditEvent.action.in_(list(READ_ACTIONS)),
                     sa.or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != owner_id))
-             .order_by(AuditEvent.id.desc()).limit(limit + 1))
+             .group_by(day, AuditEvent.action, AuditEvent.actor_id, AuditEvent.actor_name,
+                       AuditEvent.organisation_id, AuditEvent.organisation_name)
+             .order_by(last_id.desc()).limit(limit + 1))
     if before is not None:
-        query = query.where(AuditEvent.id < before)
-    events = list(session.scalars(query))
-    older = events[limit - 1].id if len(events) > limit else None
-    return ReadsPage(events[:limit], older)
+        query = query.having(last_id < before)
+    groups = [ReadGroup(_as_date(d), action, actor or "", organisation or "", times, _aware(first), _aware(last),
+                        newest)
+              for d, action, actor, organisation, times, first, last, newest in session.execute(query)]
+    older = groups[limit - 1].last_id if len(groups) > limit else None
+    return ReadsPage(groups[:limit], older)
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """An aggregate of a UTC column, read back as an aware datetime (SQLite gives its text)."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment

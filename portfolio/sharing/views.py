@@ -35,7 +35,7 @@ from portfolio.sharing.forms import (
     organisation_choices,
 )
 from portfolio.sharing.models import ConsentMethod, ConsentScope, Submission
-from portfolio.timeutil import local_now
+from portfolio.timeutil import local_now, local_today
 
 bp = Blueprint("sharing", __name__)
 
@@ -47,7 +47,9 @@ def _register(state: Any) -> None:
     navigation.register(
         state.app,
         navigation.NavItem("sharing.mine", _l("Qui peut voir mon portfolio"), frozenset({Role.BENEFICIARY}),
-                           order=40),
+                           order=40, on_home_for=frozenset({Role.BENEFICIARY})),
+        navigation.NavItem("sharing.reads", _l("Qui a consulté mon portfolio"), frozenset({Role.BENEFICIARY}),
+                           order=41, on_home_for=frozenset({Role.BENEFICIARY})),
         navigation.NavItem("sharing.certification", _l("Ma certification"), frozenset({Role.BENEFICIARY}), order=45),
         navigation.NavItem("sharing.partners", _l("Portfolios partagés"), frozenset(PARTNERS), order=50),
         navigation.NavItem("sharing.export", _l("Export"), frozenset({Role.ASSESSOR}), order=20),
@@ -149,7 +151,7 @@ def reads() -> str:
     from portfolio.account import services as account
 
     page = services.reads_of(db.session, current_user.id, before=request.args.get("avant", type=int))
-    return render_template("sharing/reads.html", page=page,
+    return render_template("sharing/reads.html", page=page, today=local_today(),
                            access=account.access_history(db.session, current_user, limit=10),
                            labels=account.ACCESS_LABELS, ways_in=account.WAYS_IN)
 

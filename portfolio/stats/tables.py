@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 
 from portfolio.stats import charts
@@ -62,7 +63,7 @@ def _by_group(key: str, title: str, first: str, groups: list[Figures], note: str
     if hidden is None:
         groups, hidden = largest_groups(groups)
     if hidden:
-        groups = groups[:-1] + [replace(groups[-1], label=_("Les %(num)d autres", num=hidden))]
+        groups = groups[:-1] + [replace(groups[-1], label=ngettext("%(num)d autre", "Les %(num)d autres", hidden))]
         note = " ".join(filter(None, (note, _("Les %(num)d plus grands sont affichés ; le fichier CSV les donne "
                                                 "tous.", num=SHOWN_GROUPS - 1))))
     chart = charts.bar_chart(title, [(f.label, (f.total, f.completed)) for f in groups],
@@ -86,7 +87,7 @@ def funnel_table(d: Dashboard, sessions: int) -> DataTable:
         "issued": _("Tickets émis"),
         "registered": _("Inscrits dans un EPM"),
         "first_session": _("Première séance suivie"),
-        "all_sessions": _("%(num)d séances suivies", num=sessions),
+        "all_sessions": ngettext("%(num)d séance suivie", "%(num)d séances suivies", sessions),
         "file_sent": _("Dossier de preuves envoyé"),
         "ready": _("Prêts pour la certification"),
     }

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -121,7 +122,8 @@ def _issue_and_show(holders: list[services.Holder], prescriber: Organisation) ->
     for ticket in issued:
         audit.record(db.session, "ticket.issue", actor=current_user, organisation=prescriber, target_type="ticket",
                      target_id=ticket.reference, ip=request.remote_addr or "")
-    flash(_("%(num)s ticket(s) émis. Imprimez-les et remettez-les aux personnes.", num=len(issued)), "success")
+    flash(ngettext("%(num)d ticket émis. Imprimez-le et remettez-le à la personne.",
+                   "%(num)d tickets émis. Imprimez-les et remettez-les aux personnes.", len(issued)), "success")
     return render_template("tickets/issued.html", tickets=issued)
 
 
@@ -206,7 +208,8 @@ def import_confirm() -> Response | str:
     _staging().discard(staged.token)
     issued = list(db.session.scalars(
         sa.select(Ticket).where(Ticket.reference.in_(references[:PRINT_LIMIT])).order_by(Ticket.reference)))
-    flash(_("%(num)s ticket(s) émis. Imprimez-les et remettez-les aux personnes.", num=len(references)), "success")
+    flash(ngettext("%(num)d ticket émis. Imprimez-le et remettez-le à la personne.",
+                   "%(num)d tickets émis. Imprimez-les et remettez-les aux personnes.", len(references)), "success")
     return render_template("tickets/import_done.html", count=len(references), first=references[0],
                            last=references[-1], tickets=issued, left_out=len(check.problems),
                            filename=staged.filename)

@@ -12,6 +12,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,34 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         with LiveServer(app) as server:
             yield server
         db.state(app).engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def walk(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A live server of its own, on the demo data plus the URL samples of every GET page for every role
+    (``tests/browser/walk.py``): the pages each role may reach, and data nobody else's test counts on."""
+    from tests.browser.walk import walk_server
+
+    yield from walk_server(database_url, tmp_path_factory.mktemp("walk"))
+
+
+@contextmanager
+def opened_page(browser: Any, base_url: str, expected: str | None = None, **options: Any) -> Iterator[Any]:
+    """A page in a new context on ``base_url`` (``options`` for ``new_context``: viewport, ...); any JavaScript or
+    console error not matching ``expected`` fails the test when the page closes."""
+    pattern = re.compile(expected) if expected else None
+    context = browser.new_context(base_url=base_url, locale="fr-FR", **options)
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    opened.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        yield opened
+    finally:
+        context.close()
+    errors = [e for e in errors if pattern is None or not pattern.search(e)]
+    assert errors == [], f"JavaScript errors or console errors (CSP violations included): {errors}"
 
 
 @pytest.fixture(scope="session")

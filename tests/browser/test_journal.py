@@ -60,7 +60,7 @@ def test_write_an_entry_with_a_photo(page: Any, tmp_path: Path) -> None:
     photo.write_bytes(phone_photo(2400, 1800))
     page.set_input_files("#photos", str(photo))
     page.get_by_label("Ce que montre la photo").fill("Mes tomates au soleil")
-    page.get_by_label("Partagé avec mon EPM").check()
+    page.get_by_label("Partagé avec mon animateur ou animatrice").check()
     page.get_by_role("button", name="Publier").click()
     page.wait_for_url(re.compile(r"/journal/\d+$"))
     assert "Votre texte est publié" in page.locator(".flashes").inner_text()

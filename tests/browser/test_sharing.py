@@ -74,8 +74,8 @@ def test_grant_partner_reads_revoke_partner_refused(page: Any, partner: Any) -> 
     expect(partner.get_by_role("link", name="Marie Dupont")).to_have_count(0)
 
     page.get_by_role("link", name="Qui a consulté mon portfolio").click()
-    expect(page.get_by_role("cell", name="Nadia Roussel").first).to_be_visible()
-    expect(page.get_by_role("cell", name="votre portfolio", exact=True).first).to_be_visible()
+    expect(page.get_by_text("GRETA Quercy-Rouergue a consulté votre portfolio 1 fois, le").first).to_be_visible()
+    expect(page.get_by_text("Par Nadia Roussel.").first).to_be_visible()
     assert_accessible(page)
 
 
@@ -107,7 +107,7 @@ def test_the_assessor_decides_and_the_code_is_verified(page: Any, partner: Any) 
 
     page.reload()
     page.get_by_role("link", name=re.compile("Dossier envoyé le")).first.click()
-    expect(page.get_by_role("heading", name="Dossier à compléter")).to_be_visible()
+    expect(page.get_by_role("heading", name="Votre dossier est à compléter.")).to_be_visible()
     assert_accessible(page)
 
     page.context.clear_cookies()
@@ -165,7 +165,7 @@ def test_the_learner_chooses_the_texts_of_her_file_and_sees_what_the_body_holds(
     expect(choices.first).to_be_visible()
     assert choices.count() >= 2
     for n in range(choices.count()):  # her texts are shared with her EPM only: none goes unless she ticks it
-        assert "Partagé avec mon EPM" in choices.nth(n).inner_text()
+        assert "Partagé avec mon animateur ou animatrice" in choices.nth(n).inner_text()
         assert not choices.nth(n).get_by_role("checkbox").is_checked()
     assert_accessible(page)
     chosen = choices.nth(0).locator("strong").inner_text()
