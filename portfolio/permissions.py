@@ -438,8 +438,8 @@ def can_invite_staff(user: Any, account: Any) -> bool:
     """Who may give ``account`` a way in (an invitation link or an access card): whoever manages it,
     for an active staff account only. Whoever manages a staff account could grant its roles to an account
     of their own, so a new way in gives them no reading right they could not have; it is announced to the
-    holder at her next sign-in all the same (``portfolio.account.services.WAYS_IN``). Never a way into a learner's account: it holds someone's portfolio
-    (learners get their login card from their EPM)."""
+    holder at her next sign-in all the same (``portfolio.account.services.WAYS_IN``). Never a way into a
+    learner's account: it holds someone's portfolio (learners get their login card from their EPM)."""
     return (can_manage_staff(user, account) and account.active
             and Role.BENEFICIARY not in account.roles and bool(account.memberships))
 

@@ -702,7 +702,8 @@ def certification_decided(session: Session, submission: Submission, now: dt.date
                         f"Décision positive de {body.name}.", achievement, subject, [], submission.decided_at or now)
 
     return _award(session, site, kind=CredentialKind.CERTIFICATION, holder_id=submission.owner_id,
-                  organisation=body, title=str(_l("Prêt ou prête pour la certification B2i Adultes")), content_of=content,
+                  organisation=body, title=str(_l("Prêt ou prête pour la certification B2i Adultes")),
+                  content_of=content,
                   now=now, unique={"submission_id": submission.id}, submission_id=submission.id,
                   ticket_id=_current_ticket_id(session, submission.owner_id))
 
